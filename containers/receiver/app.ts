@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import Koa, { type Context, type Next } from 'koa';
+import { describeError, InvalidOrderError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { processOrder } from '../../lib/order-processing.ts';
+import { parseOrder, type Order } from '../../lib/order-schema.ts';
+import { errorBody, HttpProblem } from './http-problem.ts';
+import { readJsonBody } from './json-body.ts';
+import type { OrderPublisher } from './order-publisher.ts';
+
+export interface ReceiverDependencies {
+  publisher: OrderPublisher;
+  logger: Logger;
+  /** Simulated work per order on the sync path (PROCESSING_TIME_MS). */
+  processingTimeMs: number;
+}
+
+export interface ReceiverState {
+  requestId: string;
+  logger: Logger;
+}
+
+type ReceiverContext = Context & { state: ReceiverState };
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const VALID_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Koa's own statuses for unmatched requests, turned into the contract's error bodies. */
+const FALLTHROUGH_PROBLEMS: Record<number, () => HttpProblem> = {
+  404: () => new HttpProblem(404, 'not_found', 'no such endpoint; see GET /health, POST /orders/sync, POST /orders/async'),
+  405: () => new HttpProblem(405, 'method_not_allowed', 'method not allowed on this endpoint; see the Allow header'),
+  501: () => new HttpProblem(501, 'not_implemented', 'method not implemented'),
+};
+
+/** Takes the caller's request id when it is sane, otherwise makes one; returns it in a header. */
+async function assignRequestId(ctx: ReceiverContext, next: Next, logger: Logger): Promise<void> {
+  const given = ctx.get(REQUEST_ID_HEADER);
+  const requestId = VALID_REQUEST_ID.test(given) ? given : randomUUID();
+  ctx.state.requestId = requestId;
+  ctx.state.logger = logger.child({ request_id: requestId });
+  ctx.set(REQUEST_ID_HEADER, requestId);
+  await next();
+}
+
+/** Every error leaves through here as `{"error": {...}}`; nothing else (no stack) reaches the client. */
+async function renderErrors(ctx: ReceiverContext, next: Next): Promise<void> {
+  const started = performance.now();
+  try {
+    await next();
+    const fallthrough = ctx.body === undefined ? FALLTHROUGH_PROBLEMS[ctx.status] : undefined;
+    if (fallthrough) throw fallthrough();
+  } catch (error) {
+    const problem = toProblem(error);
+    if (problem.status >= 500 && !(error instanceof HttpProblem)) {
+      ctx.state.logger.error({ event: 'http.internal_error', err: error }, 'unexpected error');
+    }
+    ctx.set(problem.headers);
+    ctx.status = problem.status;
+    ctx.body = errorBody(problem);
+  } finally {
+    ctx.state.logger.info(
+      {
+        event: 'http.request',
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        duration_ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  }
+}
+
+function toProblem(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof InvalidOrderError) {
+    return new HttpProblem(400, 'invalid_order', error.message, { details: error.issues });
+  }
+  // Errors raised by Koa itself (http-errors with expose), e.g. a request aborted mid-body.
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
+    return new HttpProblem(status, 'bad_request', (error as Error).message);
+  }
+  return new HttpProblem(500, 'internal_error', 'internal error; the request id in x-request-id finds it in the logs');
+}
+
+async function readOrder(ctx: ReceiverContext): Promise<Order> {
+  return parseOrder(await readJsonBody(ctx));
+}
+
+function logAccepted(ctx: ReceiverContext, order: Order, path: 'sync' | 'async', extra: object = {}): void {
+  ctx.state.logger.info({ event: 'order.accepted', order_id: order.order_id, path, ...extra }, 'order accepted');
+}
+
+export function createReceiverApp({ publisher, logger, processingTimeMs }: ReceiverDependencies): Koa<ReceiverState> {
+  const app = new Koa<ReceiverState>();
+  app.proxy = true; // behind the load balancer: trust X-Forwarded-* for ctx.ip and ctx.protocol
+  app.silent = true; // errors are logged by renderErrors, not printed by Koa
+
+  const router = new Router<ReceiverState>();
+
+  router.get('/health', (ctx) => {
+    ctx.type = 'text/plain';
+    ctx.body = 'OK';
+  });
+
+  router.post('/orders/sync', async (ctx) => {
+    const order = await readOrder(ctx);
+    const acceptedAt = Date.now();
+    logAccepted(ctx, order, 'sync');
+    const result = await processOrder(order, {
+      path: 'sync',
+      requestId: ctx.state.requestId,
+      logger: ctx.state.logger,
+      processingTimeMs,
+      acceptedAt,
+    });
+    ctx.status = 200;
+    ctx.body = { status: 'processed', ...result };
+  });
+
+  router.post('/orders/async', async (ctx) => {
+    const order = await readOrder(ctx);
+    const acceptedAt = Date.now();
+    let messageId: string;
+    try {
+      messageId = await publisher.publish(order, { requestId: ctx.state.requestId, acceptedAt });
+    } catch (error) {
+      ctx.state.logger.error(
+        { event: 'order.publish_failed', order_id: order.order_id, error: describeError(error), cause: describeError((error as Error).cause) },
+        'order not accepted: the topic did not take it',
+      );
+      throw new HttpProblem(503, 'publish_failed', 'the order could not be queued and was not accepted; retry later', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    logAccepted(ctx, order, 'async', { message_id: messageId });
+    ctx.status = 202;
+    ctx.body = { status: 'accepted', order_id: order.order_id, message_id: messageId, request_id: ctx.state.requestId };
+  });
+
+  app.use((ctx, next) => assignRequestId(ctx as ReceiverContext, next, logger));
+  app.use((ctx, next) => renderErrors(ctx as ReceiverContext, next));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { InvalidOrderError, type FieldIssue } from './errors.ts';
+
+/**
+ * Limits of an order. Generous for real orders, tight enough that one request cannot ask for
+ * unbounded work or overflow a total. Unknown fields are rejected, not dropped: a misspelt
+ * field (`quantiy`) is a client bug that should surface, not an item silently ordered once.
+ */
+export const ORDER_LIMITS = {
+  idMaxLength: 64,
+  maxItems: 100,
+  maxQuantity: 1000,
+  maxPrice: 1_000_000,
+} as const;
+
+/** Type errors say "is required" when the field is absent, otherwise what it must be. */
+const typeError = (expected: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? 'is required' : `must be ${expected}`;
+
+const identifier = z
+  .string({ error: typeError('a string') })
+  .min(1, { error: 'must not be empty' })
+  .max(ORDER_LIMITS.idMaxLength, { error: `must be at most ${ORDER_LIMITS.idMaxLength} characters` })
+  .regex(/^[A-Za-z0-9._:-]*$/, { error: 'may hold only letters, digits and . _ : -' });
+
+const hasAtMostTwoDecimals = (value: number) => Math.abs(Math.round(value * 100) - value * 100) < 1e-6;
+
+export const orderItemSchema = z.strictObject(
+  {
+    product_id: identifier,
+    quantity: z
+      .int({ error: typeError('an integer') })
+      .min(1, { error: 'must be at least 1' })
+      .max(ORDER_LIMITS.maxQuantity, { error: `must be at most ${ORDER_LIMITS.maxQuantity}` }),
+    price: z
+      .number({ error: typeError('a number') })
+      .min(0, { error: 'must not be negative' })
+      .max(ORDER_LIMITS.maxPrice, { error: `must be at most ${ORDER_LIMITS.maxPrice}` })
+      .refine(hasAtMostTwoDecimals, { error: 'must have at most two decimal places' }),
+  },
+  { error: typeError('an object') },
+);
+
+export const orderSchema = z.strictObject(
+  {
+    order_id: identifier,
+    customer_id: z
+      .int({ error: typeError('an integer') })
+      .min(1, { error: 'must be a positive integer' }),
+    items: z
+      .array(orderItemSchema, { error: typeError('an array of items') })
+      .min(1, { error: 'must hold at least one item' })
+      .max(ORDER_LIMITS.maxItems, { error: `must hold at most ${ORDER_LIMITS.maxItems} items` }),
+  },
+  { error: 'must be a JSON object' },
+);
+
+export type Order = z.infer<typeof orderSchema>;
+export type OrderItem = z.infer<typeof orderItemSchema>;
+
+function toFieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    const base = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: base ? `${base}.${key}` : key,
+        message: 'is not a known field',
+      }));
+    }
+    return [{ field: base || '(root)', message: issue.message }];
+  });
+}
+
+/** Validates an untrusted payload. Throws InvalidOrderError naming every offending field. */
+export function parseOrder(payload: unknown): Order {
+  const result = orderSchema.safeParse(payload);
+  if (!result.success) throw new InvalidOrderError(toFieldIssues(result.error));
+  return result.data;
+}

@@ -1,0 +1,24 @@
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+/** What a consumer needs to know about its queue, read from the queue itself. */
+export interface QueueAttributes {
+  visibilityTimeoutSeconds: number;
+  /** Receives after which SQS moves a message to the dead-letter queue; undefined without one. */
+  maxReceiveCount: number | undefined;
+  deadLetterTargetArn: string | undefined;
+}
+
+export async function readQueueAttributes(sqs: SQSClient, queueUrl: string, signal?: AbortSignal): Promise<QueueAttributes> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] }),
+    signal ? { abortSignal: signal } : {},
+  );
+  const redrive = Attributes.RedrivePolicy
+    ? (JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: number | string; deadLetterTargetArn?: string })
+    : undefined;
+  return {
+    visibilityTimeoutSeconds: Number(Attributes.VisibilityTimeout ?? 30),
+    maxReceiveCount: redrive?.maxReceiveCount !== undefined ? Number(redrive.maxReceiveCount) : undefined,
+    deadLetterTargetArn: redrive?.deadLetterTargetArn,
+  };
+}

@@ -1,0 +1,337 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DeleteBatcher, SQS_BATCH_LIMIT } from './delete-batcher.ts';
+import { describeError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { readQueueAttributes, type QueueAttributes } from './queue-attributes.ts';
+
+/** What a message handler learns about the delivery besides the message itself. */
+export interface DeliveryContext {
+  /** SQS's ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount: number;
+  /** The queue's redrive limit; a failure at this count sends the message to the DLQ. */
+  maxReceiveCount: number | undefined;
+  /** Aborted when the consumer gives the message back at shutdown: stop working on it. */
+  signal: AbortSignal;
+}
+
+export type MessageHandler = (message: Message, delivery: DeliveryContext) => Promise<void>;
+
+export interface QueueConsumerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  handleMessage: MessageHandler;
+  logger: Logger;
+  /** Most messages being handled at once (1 to 1000). */
+  concurrency: number;
+  /** Long-poll wait per receive, 0 to 20 seconds. */
+  waitTimeSeconds?: number;
+  /**
+   * Seconds a failed message stays invisible before its next delivery, doubling per receive
+   * (capped at 15 minutes). 0 gives it back at once. The queue's redrive policy decides when it
+   * stops coming back.
+   */
+  retryDelaySeconds?: number;
+  /** How long stop() waits for handlers before it gives their messages back. */
+  shutdownTimeoutMs?: number;
+  /** Receive-error backoff: first and largest pause. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+const VALIDATION: [keyof QueueConsumerOptions, number, number][] = [
+  ['concurrency', 1, 1000],
+  ['waitTimeSeconds', 0, 20],
+  ['retryDelaySeconds', 0, 900],
+  ['shutdownTimeoutMs', 0, 3_600_000],
+];
+
+interface InFlight {
+  message: Message;
+  controller: AbortController;
+  released: boolean;
+}
+
+export interface ConsumerStats {
+  inFlight: number;
+  peakInFlight: number;
+  succeeded: number;
+  failed: number;
+  released: number;
+}
+
+/**
+ * Drains an SQS queue with up to `concurrency` messages in flight: several long polls at once
+ * (one per ten free slots, each asking only for as many messages as there are free slots, so it
+ * never holds a message it cannot start), deletes in batches what succeeded, shortens the
+ * visibility of what failed so it is retried after a backoff, extends the visibility of what is
+ * still being worked on, and backs off while SQS is unreachable.
+ *
+ * Events: `message_processed` (message), `message_failed` (message, error), `receive_error` (error).
+ */
+export class QueueConsumer extends EventEmitter {
+  private readonly options: Required<QueueConsumerOptions>;
+  private readonly deletes: DeleteBatcher;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly pollAbort = new AbortController();
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private attributes: Promise<QueueAttributes> | undefined;
+  private reserved = 0;
+  private running = false;
+  private pollers: Promise<void>[] = [];
+  private receiveFailures = 0;
+  private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0 };
+
+  constructor(options: QueueConsumerOptions) {
+    super();
+    this.options = {
+      waitTimeSeconds: 20,
+      retryDelaySeconds: 1,
+      shutdownTimeoutMs: 25_000,
+      backoff: { initialMs: 200, maxMs: 20_000 },
+      ...options,
+    };
+    for (const [name, min, max] of VALIDATION) {
+      const value = this.options[name] as number;
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw new RangeError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+      }
+    }
+    this.deletes = new DeleteBatcher({ sqs: options.sqs, queueUrl: options.queueUrl, logger: options.logger });
+  }
+
+  get stats(): ConsumerStats {
+    return { inFlight: this.inFlight.size, ...this.counters };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const pollerCount = Math.min(10, Math.ceil(this.options.concurrency / SQS_BATCH_LIMIT));
+    this.pollers = Array.from({ length: pollerCount }, () => this.poll());
+    this.options.logger.info(
+      { event: 'consumer.started', queue_url: this.options.queueUrl, concurrency: this.options.concurrency, pollers: pollerCount },
+      'consumer started',
+    );
+  }
+
+  /**
+   * Stops polling, waits up to `shutdownTimeoutMs` for the messages in hand, gives back (visibility
+   * 0) any still unfinished so another worker takes them at once, and flushes pending deletes.
+   */
+  async stop(): Promise<ConsumerStats> {
+    if (!this.running) return this.stats;
+    this.running = false;
+    this.pollAbort.abort();
+    for (const wake of this.slotWaiters.splice(0)) wake();
+    await Promise.all(this.pollers);
+
+    const drained = await this.waitForIdle(this.options.shutdownTimeoutMs);
+    if (!drained) await this.releaseInFlight();
+    await this.deletes.flush();
+    const { inFlight, peakInFlight, succeeded, failed, released } = this.stats;
+    this.options.logger.info(
+      { event: 'consumer.stopped', in_flight: inFlight, peak_in_flight: peakInFlight, succeeded, failed, released },
+      'consumer stopped',
+    );
+    return this.stats;
+  }
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      const wanted = await this.reserveSlots();
+      if (!this.running) {
+        this.reserved -= wanted;
+        break;
+      }
+      let messages: Message[] = [];
+      try {
+        const attributes = await this.queueAttributes();
+        const response = await this.options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: wanted,
+            WaitTimeSeconds: this.options.waitTimeSeconds,
+            VisibilityTimeout: attributes.visibilityTimeoutSeconds,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+          }),
+          { abortSignal: this.pollAbort.signal },
+        );
+        messages = response.Messages ?? [];
+        this.noteReceiveSuccess();
+      } catch (error) {
+        this.reserved -= wanted;
+        if (!this.running) break;
+        await this.backOff(error);
+        continue;
+      }
+      this.reserved -= wanted;
+      for (const message of messages) this.dispatch(message);
+      this.wakeSlotWaiters();
+    }
+  }
+
+  /** Waits for a free slot, then claims up to ten of the free ones for one receive. */
+  private async reserveSlots(): Promise<number> {
+    while (this.running && this.freeSlots() <= 0) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+    const wanted = Math.min(SQS_BATCH_LIMIT, Math.max(this.freeSlots(), 0));
+    this.reserved += wanted;
+    return wanted;
+  }
+
+  private freeSlots(): number {
+    return this.options.concurrency - this.inFlight.size - this.reserved;
+  }
+
+  private wakeSlotWaiters(): void {
+    while (this.slotWaiters.length > 0 && this.freeSlots() > 0) this.slotWaiters.shift()?.();
+  }
+
+  private queueAttributes(): Promise<QueueAttributes> {
+    this.attributes ??= readQueueAttributes(this.options.sqs, this.options.queueUrl, this.pollAbort.signal).catch(
+      (error: unknown) => {
+        this.attributes = undefined;
+        throw error;
+      },
+    );
+    return this.attributes;
+  }
+
+  private noteReceiveSuccess(): void {
+    if (this.receiveFailures > 0) {
+      this.options.logger.info({ event: 'queue.receive_recovered', failures: this.receiveFailures }, 'queue reachable again');
+    }
+    this.receiveFailures = 0;
+  }
+
+  private async backOff(error: unknown): Promise<void> {
+    this.receiveFailures += 1;
+    const { initialMs, maxMs } = this.options.backoff;
+    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(this.receiveFailures - 1, 20));
+    const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.options.logger.warn(
+      { event: 'queue.receive_failed', failures: this.receiveFailures, retry_in_ms: delayMs, error: describeError(error) },
+      'cannot receive from the queue; backing off',
+    );
+    this.emit('receive_error', error);
+    await sleep(delayMs, undefined, { signal: this.pollAbort.signal }).catch(() => undefined);
+  }
+
+  private dispatch(message: Message): void {
+    const handle = message.ReceiptHandle;
+    if (!handle) return;
+    const entry: InFlight = { message, controller: new AbortController(), released: false };
+    this.inFlight.set(handle, entry);
+    this.counters.peakInFlight = Math.max(this.counters.peakInFlight, this.inFlight.size);
+    void this.handle(entry, handle);
+  }
+
+  private async handle(entry: InFlight, receiptHandle: string): Promise<void> {
+    const { message, controller } = entry;
+    const attributes = await this.queueAttributes();
+    const heartbeat = this.keepInvisible(receiptHandle, attributes.visibilityTimeoutSeconds);
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+    try {
+      await this.options.handleMessage(message, {
+        receiveCount,
+        maxReceiveCount: attributes.maxReceiveCount,
+        signal: controller.signal,
+      });
+      if (!entry.released) {
+        this.deletes.add(message.MessageId ?? receiptHandle, receiptHandle);
+        this.counters.succeeded += 1;
+        this.emit('message_processed', message);
+      }
+    } catch (error) {
+      if (!entry.released) {
+        this.counters.failed += 1;
+        this.emit('message_failed', message, error);
+        await this.setVisibility(receiptHandle, this.retryDelay(receiveCount), message.MessageId);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      this.inFlight.delete(receiptHandle);
+      this.wakeSlotWaiters();
+      if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private retryDelay(receiveCount: number): number {
+    return Math.min(900, this.options.retryDelaySeconds * 2 ** Math.max(0, receiveCount - 1));
+  }
+
+  /** Extends the visibility of a message still being worked on, every half timeout. */
+  private keepInvisible(receiptHandle: string, visibilityTimeoutSeconds: number): NodeJS.Timeout {
+    const everyMs = Math.max(500, (visibilityTimeoutSeconds * 1000) / 2);
+    const timer = setInterval(() => {
+      void this.setVisibility(receiptHandle, visibilityTimeoutSeconds, undefined);
+    }, everyMs);
+    timer.unref();
+    return timer;
+  }
+
+  private async setVisibility(receiptHandle: string, seconds: number, messageId: string | undefined): Promise<void> {
+    try {
+      await this.options.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.options.queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    } catch (error) {
+      this.options.logger.warn(
+        { event: 'queue.visibility_failed', message_id: messageId, visibility_seconds: seconds, error: describeError(error) },
+        'cannot change message visibility',
+      );
+    }
+  }
+
+  private waitForIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Gives every unfinished message back to the queue (visibility 0) and stops its handler. */
+  private async releaseInFlight(): Promise<void> {
+    const entries = [...this.inFlight.entries()];
+    for (const [, entry] of entries) {
+      entry.released = true;
+      entry.controller.abort();
+    }
+    for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) {
+      const batch = entries.slice(start, start + SQS_BATCH_LIMIT);
+      try {
+        await this.options.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: batch.map(([receiptHandle], index) => ({ Id: `r${index}`, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 })),
+          }),
+        );
+      } catch (error) {
+        this.options.logger.warn(
+          { event: 'queue.release_failed', count: batch.length, error: describeError(error) },
+          'cannot give messages back; they return after their visibility timeout',
+        );
+      }
+    }
+    this.counters.released += entries.length;
+    this.options.logger.info({ event: 'consumer.released', count: entries.length }, 'unfinished messages given back to the queue');
+  }
+}

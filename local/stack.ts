@@ -1,0 +1,137 @@
+import type { DestinationStream } from 'pino';
+import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import { createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
+import type { AwsConfig, LogLevel, ProcessorConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { messagingSettings } from '../lib/messaging-settings.ts';
+import type { QueueConsumer } from '../lib/queue-consumer.ts';
+import { createProcessor } from '../containers/processor/processor.ts';
+import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
+import { startReceiver, type ReceiverServer } from '../containers/receiver/server.ts';
+import { createProcessOrderHandler } from '../handlers/process-order.ts';
+import { LocalLambdaInvoker } from './lambda-invoker.ts';
+import { provisionMessaging, type ProcessorMode, type ProvisionedResources } from './provision.ts';
+
+export interface LocalStackOptions {
+  mode: ProcessorMode;
+  /** Receiver port; 0 picks a free one. */
+  port: number;
+  /** Emulator port; 0 picks a free one. Ignored when `emulatorEndpoint` is given. */
+  emulatorPort: number;
+  /** Use an emulator that is already running instead of starting one. */
+  emulatorEndpoint?: string;
+  processingTimeMs: number;
+  concurrency: number;
+  logLevel: LogLevel;
+  stage?: string;
+  region?: string;
+  /** Where log lines go (standard output when absent). */
+  logDestination?: DestinationStream;
+  /** Test knobs, defaulting to the deployed values. */
+  visibilityTimeoutSeconds?: number;
+  retryDelaySeconds?: number;
+  waitTimeSeconds?: number;
+  shutdownTimeoutMs?: number;
+  lambdaRetryDelaysMs?: number[];
+  lambdaTimeoutMs?: number;
+  /** Start no ECS processor even when the mode has one (tests run it as a separate process). */
+  skipProcessor?: boolean;
+}
+
+export interface LocalStack {
+  receiverUrl: string;
+  emulatorUrl: string;
+  aws: AwsConfig;
+  resources: ProvisionedResources;
+  emulator: FauxqsServer | undefined;
+  processor: QueueConsumer | undefined;
+  invoker: LocalLambdaInvoker | undefined;
+  receiver: ReceiverServer;
+  /** Receiver first (no new orders), then the workers drain, then the emulator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: the SNS/SQS emulator, the messaging resources of
+ * serverless.yml, the receiver, and per mode the ECS processor and the local Lambda invoker.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const stage = options.stage ?? 'local';
+  const logger = (component: string) =>
+    createLogger({ component, level: options.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+
+  const emulator = options.emulatorEndpoint ? undefined : await startFauxqs({ port: options.emulatorPort, logger: false });
+  const emulatorUrl = options.emulatorEndpoint ?? `http://127.0.0.1:${emulator?.port}`;
+  const aws: AwsConfig = { region: options.region ?? 'us-east-1', endpoint: emulatorUrl };
+  const started: { stop(): Promise<unknown> }[] = [];
+
+  try {
+    const sqs = createSqsClient(aws);
+    const resources = await provisionMessaging({
+      sns: createSnsClient(aws),
+      sqs,
+      stage,
+      mode: options.mode,
+      ...(options.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
+    });
+
+    let processor: QueueConsumer | undefined;
+    if (options.mode !== 'lambda' && !options.skipProcessor) {
+      const processorConfig: ProcessorConfig = {
+        aws,
+        logLevel: options.logLevel,
+        processingTimeMs: options.processingTimeMs,
+        queueUrl: resources.ordersQueueUrl,
+        concurrency: options.concurrency,
+        waitTimeSeconds: options.waitTimeSeconds ?? messagingSettings.ordersQueue.receiveWaitTimeSeconds,
+        retryDelaySeconds: options.retryDelaySeconds ?? 1,
+        shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5000,
+      };
+      processor = createProcessor(processorConfig, logger('processor'));
+      processor.start();
+      started.push(processor);
+    }
+
+    let invoker: LocalLambdaInvoker | undefined;
+    if (options.mode !== 'ecs') {
+      invoker = new LocalLambdaInvoker({
+        sqs: createSqsClient(aws, { requestTimeoutMs: 30_000, maxAttempts: 1 }),
+        queueUrl: resources.lambdaInvokerQueueUrl,
+        failureQueueUrl: resources.lambdaFailureQueueUrl,
+        subscriptionArn: resources.lambdaSubscriptionArn ?? '',
+        functionName: `${messagingSettings.service}-${stage}-${messagingSettings.lambda.functionName}`,
+        handler: createProcessOrderHandler({ logger: logger('lambda'), processingTimeMs: options.processingTimeMs }),
+        logger: logger('lambda-invoker'),
+        retryDelaysMs: options.lambdaRetryDelaysMs ?? [1000, 2000].slice(0, messagingSettings.lambda.maximumRetryAttempts),
+        timeoutMs: options.lambdaTimeoutMs ?? Math.max(30_000, options.processingTimeMs * 2),
+        concurrency: 1000,
+      });
+      invoker.start();
+      started.push(invoker);
+    }
+
+    const receiver = await startReceiver({
+      port: options.port,
+      host: '127.0.0.1',
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5000,
+      logger: logger('receiver'),
+      processingTimeMs: options.processingTimeMs,
+      publisher: new SnsOrderPublisher(createSnsClient(aws), resources.topicArn),
+    });
+
+    let stopped: Promise<void> | undefined;
+    const stop = () => {
+      stopped ??= (async () => {
+        await receiver.stop();
+        await Promise.all(started.map((component) => component.stop()));
+        await emulator?.stop();
+      })();
+      return stopped;
+    };
+    return { receiverUrl: receiver.url, emulatorUrl, aws, resources, emulator, processor, invoker, receiver, stop };
+  } catch (error) {
+    await Promise.all(started.map((component) => component.stop()));
+    await emulator?.stop();
+    throw error;
+  }
+}

@@ -22,3 +22,26 @@ export async function readQueueAttributes(sqs: SQSClient, queueUrl: string, sign
     deadLetterTargetArn: redrive?.deadLetterTargetArn,
   };
 }
+
+export interface QueueDepth {
+  /** Messages waiting to be received. */
+  visible: number;
+  /** Messages received and not yet deleted or given back. */
+  inFlight: number;
+  delayed: number;
+}
+
+/** SQS's approximate counts for a queue: what an operator watches during a load. */
+export async function readQueueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}

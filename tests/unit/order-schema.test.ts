@@ -1,0 +1,76 @@
+import { expect } from 'chai';
+import { InvalidOrderError } from '../../lib/errors.ts';
+import { ORDER_LIMITS, parseOrder } from '../../lib/order-schema.ts';
+import { SEED_ORDER } from '../support/orders.ts';
+
+function issuesOf(payload: unknown) {
+  try {
+    parseOrder(payload);
+  } catch (error) {
+    expect(error).to.be.instanceOf(InvalidOrderError);
+    return (error as InvalidOrderError).issues;
+  }
+  throw new Error('expected the order to be rejected');
+}
+
+describe('order schema', () => {
+  it('accepts the seed payload unchanged', () => {
+    expect(parseOrder(structuredClone(SEED_ORDER))).to.deep.equal(SEED_ORDER);
+  });
+
+  it('names every missing field', () => {
+    expect(issuesOf({})).to.deep.equal([
+      { field: 'order_id', message: 'is required' },
+      { field: 'customer_id', message: 'is required' },
+      { field: 'items', message: 'is required' },
+    ]);
+  });
+
+  it('rejects a body that is not an object', () => {
+    for (const payload of [null, [], 'order', 42]) {
+      expect(issuesOf(payload)).to.deep.equal([{ field: '(root)', message: 'must be a JSON object' }]);
+    }
+  });
+
+  it('names nested fields by their path', () => {
+    const issues = issuesOf({ ...SEED_ORDER, items: [{ product_id: 'SKU-1', quantity: 0, price: -1 }] });
+    expect(issues).to.deep.equal([
+      { field: 'items.0.quantity', message: 'must be at least 1' },
+      { field: 'items.0.price', message: 'must not be negative' },
+    ]);
+  });
+
+  it('says what type a field must be', () => {
+    const issues = issuesOf({ order_id: 1, customer_id: '123', items: {} });
+    expect(issues.map((issue) => issue.field)).to.deep.equal(['order_id', 'customer_id', 'items']);
+    expect(issues[0]?.message).to.equal('must be a string');
+    expect(issues[1]?.message).to.equal('must be an integer');
+  });
+
+  it('rejects unknown fields rather than dropping them', () => {
+    const issues = issuesOf({ ...SEED_ORDER, coupon: 'X', items: [{ ...SEED_ORDER.items[0], quantiy: 2 }] });
+    expect(issues).to.deep.include({ field: 'coupon', message: 'is not a known field' });
+    expect(issues).to.deep.include({ field: 'items.0.quantiy', message: 'is not a known field' });
+  });
+
+  it('enforces the documented limits', () => {
+    const tooMany = Array.from({ length: ORDER_LIMITS.maxItems + 1 }, () => SEED_ORDER.items[0]);
+    expect(issuesOf({ ...SEED_ORDER, items: tooMany })[0]?.field).to.equal('items');
+    expect(issuesOf({ ...SEED_ORDER, items: [] })[0]?.message).to.equal('must hold at least one item');
+    expect(issuesOf({ ...SEED_ORDER, order_id: 'x'.repeat(ORDER_LIMITS.idMaxLength + 1) })[0]?.field).to.equal('order_id');
+    expect(issuesOf({ ...SEED_ORDER, order_id: 'has space' })[0]?.field).to.equal('order_id');
+    const item = { product_id: 'SKU-1', quantity: ORDER_LIMITS.maxQuantity + 1, price: 1.001 };
+    expect(issuesOf({ ...SEED_ORDER, items: [item] }).map((issue) => issue.field)).to.deep.equal(['items.0.quantity', 'items.0.price']);
+    expect(issuesOf({ ...SEED_ORDER, customer_id: 0 })[0]?.message).to.equal('must be a positive integer');
+  });
+
+  it('accepts the limits themselves', () => {
+    const item = { product_id: 'P'.repeat(ORDER_LIMITS.idMaxLength), quantity: ORDER_LIMITS.maxQuantity, price: ORDER_LIMITS.maxPrice };
+    const order = { order_id: 'A-1.b_2:c', customer_id: 1, items: Array.from({ length: ORDER_LIMITS.maxItems }, () => item) };
+    expect(parseOrder(order).items).to.have.length(ORDER_LIMITS.maxItems);
+  });
+
+  it('puts every issue in the error message', () => {
+    expect(() => parseOrder({ ...SEED_ORDER, customer_id: -5 })).to.throw(InvalidOrderError, 'customer_id: must be a positive integer');
+  });
+});

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DestinationStream } from 'pino';
+import { eventually } from './eventually.ts';
 
 export type LogLine = Record<string, unknown> & { event?: string; component?: string; level?: string };
 
@@ -27,12 +27,8 @@ export class LogCollector implements DestinationStream {
   }
 
   /** Resolves once `predicate` holds; fails with `what` after `timeoutMs`. */
-  async waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(20);
-    }
+  waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return eventually(what, predicate, timeoutMs);
   }
 
   clear(): void {

@@ -28,9 +28,13 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): LocalStackOptions 
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const reader = new EnvReader({ ...env, ...(values.port ? { PORT: values.port } : {}), PROCESSOR_MODE: values.processor });
+  const mode = values.processor as ProcessorMode;
+  if (!PROCESSOR_MODES.includes(mode)) {
+    throw new ConfigError(`--processor must be one of ${PROCESSOR_MODES.join(', ')} (got "${values.processor}")`);
+  }
+  const reader = new EnvReader({ ...env, ...(values.port ? { PORT: values.port } : {}) });
   return reader.done('local stack', {
-    mode: reader.oneOf<ProcessorMode>('PROCESSOR_MODE', 'ecs', PROCESSOR_MODES),
+    mode,
     port: reader.integer('PORT', 8080, 0, 65535),
     emulatorPort: reader.integer('EMULATOR_PORT', 4566, 0, 65535),
     processingTimeMs: reader.integer('PROCESSING_TIME_MS', 3000, 0, 600_000),

@@ -26,6 +26,10 @@ export async function startReceiver(options: ReceiverServerOptions): Promise<Rec
   const server = createServer((req, res) => {
     // While draining, tell keep-alive clients (and the load balancer) to open a new connection elsewhere.
     if (stopping) res.setHeader('Connection', 'close');
+    // A keep-alive connection whose last request finishes during the drain is closed right after.
+    res.once('finish', () => {
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
     void handler(req, res);
   });
   // Longer than the load balancer's idle timeout (60 s), so the balancer closes first, never us.

@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { expect } from 'chai';
 import { createSnsClient } from '../../lib/aws-clients.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../../containers/receiver/server.ts';
+import { freePort } from '../support/child-process.ts';
 import { LogCollector } from '../support/log-collector.ts';
 import { request, SEED_ORDER, type HttpResult } from '../support/orders.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
@@ -18,15 +18,6 @@ function expectError(result: HttpResult, status: number, code: string): { code: 
   expect(error.message).to.be.a('string').and.not.empty;
   expect(result.text).to.not.match(/\bat .+\.(ts|js):\d+/); // no stack trace leaves the server
   return error;
-}
-
-/** A port on which nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('receiver HTTP contract (against the emulator)', function () {
@@ -179,7 +170,7 @@ describe('receiver when SNS does not take the order', function () {
   });
 
   it('503 when SNS is unreachable', async () => {
-    const server = await receiverFor(`http://127.0.0.1:${await closedPort()}`, 'arn:aws:sns:us-east-1:000000000000:ordersync-test-orders');
+    const server = await receiverFor(`http://127.0.0.1:${await freePort()}`, 'arn:aws:sns:us-east-1:000000000000:ordersync-test-orders');
     expectError(await request(server.url, 'POST', '/orders/async', { body: SEED_ORDER }), 503, 'publish_failed');
     // The sync path does not need SNS and keeps working.
     expect((await request(server.url, 'POST', '/orders/sync', { body: SEED_ORDER })).status).to.equal(200);

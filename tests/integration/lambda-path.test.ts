@@ -1,0 +1,55 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SNSEvent } from 'aws-lambda';
+import { expect } from 'chai';
+import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
+import { messagingSettings } from '../../lib/messaging-settings.ts';
+import { orderMessageAttributes } from '../../lib/order-message.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+describe('Lambda path: retries, then the on-failure destination', function () {
+  this.timeout(30_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack({ mode: 'lambda', lambdaRetryDelaysMs: [50, 50] });
+  });
+  after(() => stack.stop());
+
+  it('invokes an order that always fails 1 + 2 times, then keeps it in the failure queue', async () => {
+    const poison = JSON.stringify({ order_id: 'poison-1', customer_id: 1, items: [] });
+    await createSnsClient(stack.aws).send(
+      new PublishCommand({ TopicArn: stack.resources.topicArn, Message: poison, MessageAttributes: orderMessageAttributes('req-poison', Date.now()) }),
+    );
+    await stack.logs.waitFor('the order to be dead-lettered', () => stack.logs.events('order.dead_lettered').length === 1);
+
+    const attempts = messagingSettings.lambda.maximumRetryAttempts + 1;
+    expect(stack.logs.events('order.failed', (line) => line.path === 'lambda')).to.have.length(attempts);
+    expect(stack.logs.events('lambda.invocation_failed').map((line) => line.attempt)).to.deep.equal([1, 2, 3]);
+    expect(stack.logs.events('order.dead_lettered')[0]).to.include({ path: 'lambda', order_id: 'poison-1', request_id: 'req-poison', attempts });
+
+    const { Messages = [] } = await createSqsClient(stack.aws).send(
+      new ReceiveMessageCommand({ QueueUrl: stack.resources.lambdaFailureQueueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(Messages).to.have.length(1);
+    const record = JSON.parse(Messages[0]?.Body ?? '{}') as {
+      requestContext: { condition: string; approximateInvokeCount: number };
+      requestPayload: SNSEvent;
+      responsePayload: { errorType: string; errorMessage: string };
+    };
+    expect(record.requestContext).to.include({ condition: 'RetriesExhausted', approximateInvokeCount: attempts });
+    expect(record.requestPayload.Records[0]?.Sns.Message).to.equal(poison);
+    expect(record.requestPayload.Records[0]?.EventSource).to.equal('aws:sns');
+    expect(record.responsePayload).to.include({ errorType: 'invalid_order' });
+    expect(record.responsePayload.errorMessage).to.contain('items: must hold at least one item');
+  });
+
+  it('a valid order published after the poison one is processed once', async () => {
+    const order = { order_id: 'fine-1', customer_id: 7, items: [{ product_id: 'SKU-7', quantity: 2, price: 5 }] };
+    await createSnsClient(stack.aws).send(new PublishCommand({ TopicArn: stack.resources.topicArn, Message: JSON.stringify(order) }));
+    await stack.logs.waitFor('the order processed by the Lambda', () =>
+      stack.logs.events('order.processed', (line) => line.order_id === 'fine-1').length === 1,
+    );
+    expect(stack.logs.events('order.processed', (line) => line.order_id === 'fine-1')[0]).to.include({ path: 'lambda', total: 10 });
+  });
+});

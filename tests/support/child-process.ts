@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { LogCollector } from './log-collector.ts';
+
+export interface Child {
+  process: ChildProcess;
+  /** JSON log lines from standard output. */
+  logs: LogCollector;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a command in its own process group, collecting its output. */
+export function spawnChild(command: string, args: string[], env: Record<string, string>, cwd = process.cwd()): Child {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const logs = new LogCollector();
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    logs.write(chunk);
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { process: child, logs, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Runs a TypeScript entry point with the same Node as the tests (Node 24) and tsx. */
+export function spawnEntryPoint(entry: string, env: Record<string, string>): Child {
+  return spawnChild(process.execPath, ['--import', 'tsx', entry], env);
+}
+
+/** True while any process of the group led by `pid` is alive. */
+export function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills what is left of a child's process group (cleanup after a failed test). */
+export function killGroup(child: Child): void {
+  if (child.process.pid !== undefined && groupAlive(child.process.pid)) process.kill(-child.process.pid, 'SIGKILL');
+}
+
+/** A free loopback port (listen on 0, read it, close). */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

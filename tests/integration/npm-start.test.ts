@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { eventually } from '../support/eventually.ts';
 import { freePort, groupAlive, killGroup, spawnChild, type Child } from '../support/child-process.ts';
-import { processedCounts } from '../support/log-collector.ts';
+import { processedCounts } from '../../local/log-collector.ts';
 import { request, SEED_ORDER } from '../support/orders.ts';
 
 /** npm's own notices about this machine's npm configuration are not the project's output. */

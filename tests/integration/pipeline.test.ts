@@ -3,7 +3,7 @@ import { readQueueDepth } from '../../lib/queue-attributes.ts';
 import { createSqsClient } from '../../lib/aws-clients.ts';
 import type { ProcessorMode } from '../../local/provision.ts';
 import { eventually } from '../support/eventually.ts';
-import { processedCounts } from '../support/log-collector.ts';
+import { processedCounts } from '../../local/log-collector.ts';
 import { makeOrder, sendAsyncOrders } from '../support/orders.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 

@@ -5,7 +5,7 @@ import { readQueueDepth } from '../../lib/queue-attributes.ts';
 import { provisionMessaging } from '../../local/provision.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { eventually } from '../support/eventually.ts';
-import { LogCollector, processedCounts } from '../support/log-collector.ts';
+import { LogCollector, processedCounts } from '../../local/log-collector.ts';
 import { makeOrder } from '../support/orders.ts';
 import { processorFor, publishOrders, sendRaw } from '../support/processor.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';

@@ -4,7 +4,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../../containers/receiver/server.ts';
 import { freePort } from '../support/child-process.ts';
-import { LogCollector } from '../support/log-collector.ts';
+import { LogCollector } from '../../local/log-collector.ts';
 import { request, SEED_ORDER, type HttpResult } from '../support/orders.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 

@@ -3,7 +3,7 @@ import { createSqsClient } from '../../lib/aws-clients.ts';
 import { readQueueDepth } from '../../lib/queue-attributes.ts';
 import { spawnEntryPoint, killGroup, type Child } from '../support/child-process.ts';
 import { eventually } from '../support/eventually.ts';
-import { LogCollector, processedCounts } from '../support/log-collector.ts';
+import { LogCollector, processedCounts } from '../../local/log-collector.ts';
 import { makeOrder, request, SEED_ORDER } from '../support/orders.ts';
 import { processorFor, publishOrders } from '../support/processor.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { LogCollector } from './log-collector.ts';
+import { LogCollector } from '../../local/log-collector.ts';
 
 export interface Child {
   process: ChildProcess;

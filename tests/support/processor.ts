@@ -7,7 +7,7 @@ import { orderMessageAttributes } from '../../lib/order-message.ts';
 import type { QueueConsumer } from '../../lib/queue-consumer.ts';
 import { createProcessor } from '../../containers/processor/processor.ts';
 import type { Order } from '../../lib/order-schema.ts';
-import type { LogCollector } from './log-collector.ts';
+import type { LogCollector } from '../../local/log-collector.ts';
 import type { TestStack } from './stack.ts';
 
 /** A processor of the stack's orders queue with its own settings, logging into `logs`. */

@@ -1,5 +1,5 @@
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
-import { LogCollector } from './log-collector.ts';
+import { LogCollector } from '../../local/log-collector.ts';
 
 export interface TestStack extends LocalStack {
   logs: LogCollector;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InvalidOrderError, MalformedMessageError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { handleOrderMessage, orderTotal, processOrder } from '../../lib/order-processing.ts';
-import { LogCollector } from '../support/log-collector.ts';
+import { LogCollector } from '../../local/log-collector.ts';
 import { makeOrder, SEED_ORDER } from '../support/orders.ts';
 
 describe('order core', () => {

@@ -3,7 +3,7 @@ import { InvalidOrderError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createProcessOrderHandler } from '../../handlers/process-order.ts';
 import { lambdaContext, snsEventFor } from '../../local/sns-event.ts';
-import { LogCollector } from '../support/log-collector.ts';
+import { LogCollector } from '../../local/log-collector.ts';
 import { makeOrder, SEED_ORDER } from '../support/orders.ts';
 
 describe('processOrder Lambda handler', () => {

@@ -1,10 +1,10 @@
 import type { DestinationStream } from 'pino';
-import { eventually } from './eventually.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type LogLine = Record<string, unknown> & { event?: string; component?: string; level?: string };
 
 /**
- * A pino destination that keeps every JSON line, so tests count what the system logged:
+ * A pino destination that keeps every JSON line, so tests and tools count what the system logged:
  * `order.processed` lines are the proof that an order was processed, and on which path.
  */
 export class LogCollector implements DestinationStream {
@@ -27,8 +27,12 @@ export class LogCollector implements DestinationStream {
   }
 
   /** Resolves once `predicate` holds; fails with `what` after `timeoutMs`. */
-  waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-    return eventually(what, predicate, timeoutMs);
+  async waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(20);
+    }
   }
 
   clear(): void {

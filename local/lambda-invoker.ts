@@ -65,6 +65,11 @@ export class LocalLambdaInvoker {
     return this.consumer.stop();
   }
 
+  /** Invocations under way (including retries waiting for their turn) and totals. */
+  get stats() {
+    return this.consumer.stats;
+  }
+
   private async deliver(message: Message, signal: AbortSignal): Promise<void> {
     const event = snsEventFromEnvelope(this.parseEnvelope(message), this.options.subscriptionArn);
     const attempts = this.options.retryDelaysMs.length + 1;

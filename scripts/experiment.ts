@@ -1,0 +1,141 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../lib/errors.ts';
+import { consoleTable, observations, writeReport } from './experiment/report.ts';
+import {
+  LAMBDA_CONCURRENCY,
+  runConfiguration,
+  type Configuration,
+  type ConfigurationResult,
+  type ExperimentSettings,
+  type ProgressUpdate,
+} from './experiment/run-configuration.ts';
+
+const USAGE = `Usage: npm run experiment -- [options]
+
+Runs the local stack once per processor configuration, drives a steady arrival rate at
+POST /orders/async, and measures throughput, backlog, end-to-end latency and receive counts,
+then checks that every accepted order was processed exactly once. Prints the study's table
+(workers → capacity N ÷ processing time → measured throughput → ratio) and writes a report
+folder with a Markdown summary, results.json and SVG charts.
+
+Options:
+  --rate N            orders per second sent (default 50)
+  --duration S        seconds of arrivals per configuration (default 20)
+  --processing-ms N   simulated work per order (default 1000)
+  --workers LIST      ECS processor concurrencies, comma-separated (default 1,20,100)
+  --paths LIST        ecs, lambda or both, comma-separated (default ecs,lambda)
+  --out DIR           report folder (default reports/experiment-<timestamp>)
+  -h, --help          this text`;
+
+export interface ExperimentOptions {
+  settings: ExperimentSettings;
+  configurations: Configuration[];
+  out: string;
+}
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new ConfigError(`--${name} must be an integer from 1 to ${max} (got "${raw}")`);
+  return value;
+}
+
+export function parseExperimentArgs(argv: string[], now = new Date()): ExperimentOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'processing-ms': { type: 'string' },
+      workers: { type: 'string' },
+      paths: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const rate = positiveInteger('rate', values.rate, 50, 1000);
+  const durationMs = positiveInteger('duration', values.duration, 20, 3600) * 1000;
+  const processingMs = positiveInteger('processing-ms', values['processing-ms'], 1000, 600_000);
+  if (durationMs < 2 * processingMs) {
+    throw new ConfigError(`--duration must be at least twice the processing time (${(2 * processingMs) / 1000} s) to measure a steady rate`);
+  }
+  const workers = (values.workers ?? '1,20,100').split(',').map((entry) => positiveInteger('workers', entry.trim(), 1, 1000));
+  const paths = (values.paths ?? 'ecs,lambda').split(',').map((entry) => entry.trim());
+  for (const path of paths) {
+    if (path !== 'ecs' && path !== 'lambda') throw new ConfigError(`--paths may hold only ecs and lambda (got "${path}")`);
+  }
+  const configurations: Configuration[] = [
+    ...(paths.includes('ecs') ? workers.map((count): Configuration => ({ label: `ecs×${count}`, path: 'ecs', workers: count })) : []),
+    ...(paths.includes('lambda') ? [{ label: 'lambda', path: 'lambda', workers: LAMBDA_CONCURRENCY } as Configuration] : []),
+  ];
+  const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  return { settings: { rate, durationMs, processingMs }, configurations, out: values.out ?? `reports/experiment-${stamp}` };
+}
+
+/** A progress line per configuration: rewritten in place on a terminal, every 5 s otherwise. */
+function progressPrinter(
+  stream: NodeJS.WriteStream | undefined,
+  index: number,
+  total: number,
+  configuration: Configuration,
+  settings: ExperimentSettings,
+) {
+  const interactive = stream?.isTTY === true;
+  let lastPrinted = 0;
+  return (update: ProgressUpdate) => {
+    const seconds = Math.floor(update.elapsedMs / 1000);
+    const window = `${Math.min(seconds, settings.durationMs / 1000)}/${settings.durationMs / 1000} s`;
+    const line =
+      `[${index + 1}/${total}] ${configuration.label.padEnd(9)} ${update.phase.padEnd(8)} ${window.padStart(9)}` +
+      `  sent ${String(update.sent).padStart(6)}  processed ${String(update.processed).padStart(6)}  backlog ${String(update.backlog).padStart(6)}`;
+    if (!stream) return;
+    if (interactive) stream.write(`\r${line}\x1b[K${update.phase === 'done' ? '\n' : ''}`);
+    else if (update.phase === 'done' || update.phase === 'starting' || Date.now() - lastPrinted >= 5000) {
+      stream.write(`${line}\n`);
+      lastPrinted = Date.now();
+    }
+  };
+}
+
+export async function runExperiment(
+  options: ExperimentOptions,
+  command: string,
+  progress: NodeJS.WriteStream | undefined = process.stderr,
+): Promise<{ results: ConfigurationResult[]; files: string[] }> {
+  const startedAt = new Date();
+  const results: ConfigurationResult[] = [];
+  for (const [index, configuration] of options.configurations.entries()) {
+    results.push(
+      await runConfiguration(configuration, options.settings, progressPrinter(progress, index, options.configurations.length, configuration, options.settings)),
+    );
+  }
+  const files = await writeReport(options.out, results, options.settings, command, startedAt);
+  return { results, files };
+}
+
+async function main(): Promise<void> {
+  let options: ExperimentOptions | 'help';
+  try {
+    options = parseExperimentArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const { settings, configurations } = options;
+  process.stderr.write(
+    `experiment: ${configurations.map((entry) => entry.label).join(', ')} at ${settings.rate} orders/s for ` +
+      `${settings.durationMs / 1000} s each, ${settings.processingMs} ms per order\n`,
+  );
+  const command = ['npm run experiment --', ...process.argv.slice(2)].join(' ');
+  const { results, files } = await runExperiment(options, command);
+  process.stdout.write(`\n${consoleTable(results)}\n\n${observations(results).join('\n')}\n\nreport: ${files.join(', ')}\n`);
+  if (results.some((result) => result.lost > 0 || result.duplicated > 0)) process.exitCode = 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

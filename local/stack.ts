@@ -1,5 +1,4 @@
 import type { DestinationStream } from 'pino';
-import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
 import type { AwsConfig, LogLevel, ProcessorConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -9,6 +8,7 @@ import { createProcessor } from '../containers/processor/processor.ts';
 import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../containers/receiver/server.ts';
 import { createProcessOrderHandler } from '../handlers/process-order.ts';
+import { startEmulator, type Emulator } from './emulator.ts';
 import { LocalLambdaInvoker } from './lambda-invoker.ts';
 import { provisionMessaging, type ProcessorMode, type ProvisionedResources } from './provision.ts';
 
@@ -43,7 +43,7 @@ export interface LocalStack {
   emulatorUrl: string;
   aws: AwsConfig;
   resources: ProvisionedResources;
-  emulator: FauxqsServer | undefined;
+  emulator: Emulator | undefined;
   processor: QueueConsumer | undefined;
   invoker: LocalLambdaInvoker | undefined;
   receiver: ReceiverServer;
@@ -60,8 +60,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const logger = (component: string) =>
     createLogger({ component, level: options.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
 
-  const emulator = options.emulatorEndpoint ? undefined : await startFauxqs({ port: options.emulatorPort, logger: false });
-  const emulatorUrl = options.emulatorEndpoint ?? `http://127.0.0.1:${emulator?.port}`;
+  const emulator = options.emulatorEndpoint ? undefined : await startEmulator(options.emulatorPort);
+  const emulatorUrl = options.emulatorEndpoint ?? emulator?.url ?? '';
   const aws: AwsConfig = { region: options.region ?? 'us-east-1', endpoint: emulatorUrl };
   const started: { stop(): Promise<unknown> }[] = [];
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startFauxqs } from 'fauxqs';
+import { startEmulator } from '../../local/emulator.ts';
 import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import { readQueueDepth } from '../../lib/queue-attributes.ts';
 import { provisionMessaging } from '../../local/provision.ts';
@@ -96,7 +96,7 @@ describe('ECS processor when SQS is unreachable', function () {
 
   it('backs off, then recovers and processes once the queue is back', async () => {
     // Reserve a port, start the processor against it with nothing listening, then start the emulator there.
-    const probe = await startFauxqs({ port: 0, logger: false });
+    const probe = await startEmulator(0);
     const port = probe.port;
     await probe.stop();
     const aws = { region: 'us-east-1', endpoint: `http://127.0.0.1:${port}` };
@@ -104,13 +104,13 @@ describe('ECS processor when SQS is unreachable', function () {
     const queueUrl = `http://sqs.us-east-1.localhost:${port}/000000000000/ordersync-retry-orders`;
     const processor = processorFor({ aws, resources: { ordersQueueUrl: queueUrl } } as TestStack, logs, { concurrency: 5 });
     processor.start();
-    let emulator: Awaited<ReturnType<typeof startFauxqs>> | undefined;
+    let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
     try {
       await logs.waitFor('receive failures', () => logs.events('queue.receive_failed').length >= 2);
       const failures = logs.events('queue.receive_failed');
       expect(Number(failures[1]?.retry_in_ms)).to.be.at.least(Number(failures[0]?.retry_in_ms) / 2);
 
-      emulator = await startFauxqs({ port, logger: false });
+      emulator = await startEmulator(port);
       const resources = await provisionMessaging({ sns: createSnsClient(aws), sqs: createSqsClient(aws), stage: 'retry', mode: 'ecs' });
       expect(resources.ordersQueueUrl).to.equal(queueUrl);
       await publishOrders({ aws, resources } as TestStack, [makeOrder('after-outage')]);

@@ -25,6 +25,7 @@ describe('npm start (the whole local stack as a user runs it)', function () {
     child = spawnChild('npm', ['start', '--', '--processor', 'both'], {
       PORT: String(port),
       EMULATOR_PORT: String(await freePort()),
+      STATS_PORT: String(await freePort()),
       PROCESSING_TIME_MS: '100',
     });
     const started = child;
@@ -37,6 +38,11 @@ describe('npm start (the whole local stack as a user runs it)', function () {
     await started.logs.waitFor('the order on both paths', () =>
       processedCounts(started.logs, 'ecs').get('001') === 1 && processedCounts(started.logs, 'lambda').get('001') === 1,
     );
+
+    const statsUrl = /stats +(http:\S+)/.exec(started.stdout())?.[1] ?? '';
+    const stats = (await (await fetch(statsUrl)).json()) as { processor: { succeeded: number }; lambda: { succeeded: number } };
+    expect(stats.processor.succeeded).to.equal(1);
+    expect(stats.lambda.succeeded).to.equal(1);
 
     // Ctrl-C in a terminal signals the whole foreground process group.
     const pid = started.process.pid ?? 0;

@@ -1,0 +1,138 @@
+import type { ConsumerStats } from '../../lib/queue-consumer.ts';
+import type { MonitorSample } from './targets.ts';
+
+export interface RenderOptions {
+  description: string;
+  intervalMs: number;
+  color: boolean;
+}
+
+const TREND_WINDOW_MS = 10_000;
+
+function paint(color: boolean, code: number, text: string): string {
+  return color ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => visibleLength(row[column] ?? '')))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, column) => {
+        const pad = (widths[column] ?? 0) - visibleLength(cell);
+        return column === 0 ? cell + ' '.repeat(pad) : ' '.repeat(pad) + cell;
+      })
+      .join('   ')
+      .trimEnd(),
+  );
+}
+
+function visibleLength(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
+
+/** The sample closest to `ms` before the newest one (the history is oldest first). */
+function sampleBefore(history: MonitorSample[], ms: number): MonitorSample | undefined {
+  const newest = history.at(-1);
+  if (!newest) return undefined;
+  let candidate: MonitorSample | undefined;
+  for (const sample of history) if (newest.at - sample.at >= ms) candidate = sample;
+  return candidate ?? (history.length > 1 ? history[0] : undefined);
+}
+
+function perSecond(now: number, then: number, ms: number): string {
+  return ms > 0 ? ((now - then) / (ms / 1000)).toFixed(1) : '–';
+}
+
+function queueRows(history: MonitorSample[], color: boolean): string[][] {
+  const newest = history.at(-1);
+  const before = sampleBefore(history, TREND_WINDOW_MS);
+  const rows = [['QUEUE', 'WAITING', 'IN FLIGHT', 'DELAYED', 'TREND (10 s)']];
+  for (const queue of newest?.queues ?? []) {
+    if (!queue.depth) {
+      rows.push([queue.name, '?', '?', '?', paint(color, 31, queue.error ?? 'unreadable')]);
+      continue;
+    }
+    const isDeadLetter = /DLQ|fail/i.test(queue.name);
+    const waiting = String(queue.depth.visible);
+    const previous = before?.queues.find((entry) => entry.name === queue.name)?.depth;
+    let trend = '';
+    if (previous && before && newest) {
+      const rate = (queue.depth.visible - previous.visible) / ((newest.at - before.at) / 1000);
+      if (rate > 0.05) trend = paint(color, 33, `+${rate.toFixed(1)}/s ▲ growing`);
+      else if (rate < -0.05) trend = paint(color, 32, `${rate.toFixed(1)}/s ▼ draining`);
+      else trend = 'steady';
+    }
+    rows.push([
+      queue.name,
+      isDeadLetter && queue.depth.visible > 0 ? paint(color, 31, `${waiting} !`) : waiting,
+      String(queue.depth.inFlight),
+      String(queue.depth.delayed),
+      trend,
+    ]);
+  }
+  return rows;
+}
+
+function counterRow(label: string, history: MonitorSample[], pick: (sample: MonitorSample) => ConsumerStats | null | undefined): string[] {
+  const newest = history.at(-1);
+  const current = newest ? pick(newest) : null;
+  if (!newest || !current) return [label, '–', '–', '–', '–', '–'];
+  const previous = history.length > 1 ? history.at(-2) : undefined;
+  const older = sampleBefore(history, TREND_WINDOW_MS);
+  const previousStats = previous ? pick(previous) : null;
+  const olderStats = older ? pick(older) : null;
+  return [
+    label,
+    previous && previousStats ? perSecond(current.succeeded, previousStats.succeeded, newest.at - previous.at) : '–',
+    older && olderStats ? perSecond(current.succeeded, olderStats.succeeded, newest.at - older.at) : '–',
+    String(current.inFlight),
+    String(current.succeeded),
+    String(current.failed),
+  ];
+}
+
+function processingLines(history: MonitorSample[], color: boolean): string[] {
+  const newest = history.at(-1);
+  if (!newest) return [];
+  const reading = newest.processing;
+  const lines: string[] = [];
+  if (reading.kind === 'counters') {
+    lines.push(
+      ...table([
+        ['PROCESSING', 'NOW/s', '10 s AVG/s', 'IN FLIGHT', 'DONE', 'FAILED'],
+        counterRow('ECS processor', history, (sample) => (sample.processing.kind === 'counters' ? sample.processing.ecs : null)),
+        counterRow('Lambda', history, (sample) => (sample.processing.kind === 'counters' ? sample.processing.lambda : null)),
+      ]),
+    );
+  } else {
+    const perMinute = (values: number[]) => (values.length ? values.map((value) => String(Math.round(value))).join(' ') : 'no data yet');
+    const lastRate = (values: number[]) => (values.length ? `≈ ${((values.at(-1) ?? 0) / 60).toFixed(1)}/s` : '');
+    lines.push(
+      ...table([
+        ['PROCESSING (CloudWatch, per minute, oldest first)', 'LAST 5 MIN', 'LATEST'],
+        ['ECS processor (SQS messages deleted)', perMinute(reading.ecsPerMinute), lastRate(reading.ecsPerMinute)],
+        ['Lambda invocations', perMinute(reading.lambdaPerMinute), lastRate(reading.lambdaPerMinute)],
+        ['Lambda errors', perMinute(reading.lambdaErrorsPerMinute), ''],
+      ]),
+      'CloudWatch publishes one-minute points a minute or two late; the queues above are live.',
+    );
+  }
+  if (reading.error) lines.push(paint(color, 31, reading.error));
+  return lines;
+}
+
+/** One screen of the monitor from the samples so far (oldest first). */
+export function renderMonitor(history: MonitorSample[], options: RenderOptions): string {
+  const newest = history.at(-1);
+  const time = newest ? new Date(newest.at).toISOString().slice(11, 19) : '--:--:--';
+  return [
+    `${paint(options.color, 1, 'ordersync monitor')} · ${options.description} · ${time} UTC`,
+    `refreshing every ${options.intervalMs / 1000} s · Ctrl-C to quit`,
+    '',
+    ...table(queueRows(history, options.color)),
+    '',
+    ...processingLines(history, options.color),
+    '',
+  ].join('\n');
+}

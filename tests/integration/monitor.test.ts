@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { startStatsServer } from '../../local/stats-server.ts';
+import { spawnChild, freePort } from '../support/child-process.ts';
+import { makeOrder } from '../support/orders.ts';
+import { processorFor, publishOrders } from '../support/processor.ts';
+import { startTestStack } from '../support/stack.ts';
+import { LogCollector } from '../../local/log-collector.ts';
+
+describe('npm run monitor against the local stack', function () {
+  this.timeout(60_000);
+
+  it('reads the queues and the stack counters', async () => {
+    const stack = await startTestStack({ stage: 'local', skipProcessor: true });
+    const logs = new LogCollector();
+    const processor = processorFor(stack, logs, { concurrency: 1, processingTimeMs: 60_000, shutdownTimeoutMs: 0 });
+    const stats = await startStatsServer(0, () => ({ started_at: '', processor: processor.stats, lambda: null }));
+    try {
+      await publishOrders(stack, Array.from({ length: 4 }, (_, index) => makeOrder(`mon-${index}`)));
+      processor.start();
+      await logs.waitFor('the processor to take one order', () => processor.stats.inFlight === 1);
+      const monitor = spawnChild('npm', ['run', 'monitor', '--', '--once'], {
+        EMULATOR_PORT: new URL(stack.emulatorUrl).port,
+        STATS_PORT: new URL(stats.url).port,
+      });
+      const { code } = await monitor.exited;
+      expect(code, monitor.stderr()).to.equal(0);
+      expect(monitor.stdout()).to.match(/orders\s+3\s+1\s+0/);
+      expect(monitor.stdout()).to.match(/orders DLQ\s+0\s+0\s+0/);
+      expect(monitor.stdout()).to.match(/ECS processor\s+–\s+–\s+1\s+0\s+0/);
+    } finally {
+      await processor.stop();
+      await stats.stop();
+      await stack.stop();
+    }
+  });
+
+  it('says so when no local stack is running', async () => {
+    const monitor = spawnChild('npm', ['run', 'monitor', '--', '--once'], {
+      EMULATOR_PORT: String(await freePort()),
+      STATS_PORT: String(await freePort()),
+    });
+    const { code } = await monitor.exited;
+    expect(code).to.equal(0);
+    expect(monitor.stdout()).to.contain('is npm start running?');
+  });
+
+  it('refuses a bad flag with a plain message', async () => {
+    const monitor = spawnChild('npm', ['run', 'monitor', '--', '--interval', 'often'], {});
+    const { code } = await monitor.exited;
+    expect(code).to.equal(2);
+    expect(monitor.stderr()).to.contain('--interval must be a number of seconds from 0.2 to 60 (got "often")');
+  });
+});

@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { renderMonitor } from '../../scripts/monitor/render.ts';
+import type { MonitorSample } from '../../scripts/monitor/targets.ts';
+
+const stats = (succeeded: number, inFlight: number, failed = 0) => ({ inFlight, peakInFlight: inFlight, succeeded, failed, released: 0 });
+
+function sample(at: number, visible: number, dlq: number, ecsDone: number): MonitorSample {
+  return {
+    at,
+    queues: [
+      { name: 'orders', url: 'u1', depth: { visible, inFlight: 100, delayed: 0 } },
+      { name: 'orders DLQ', url: 'u2', depth: { visible: dlq, inFlight: 0, delayed: 0 } },
+    ],
+    processing: { kind: 'counters', ecs: stats(ecsDone, 100), lambda: null },
+  };
+}
+
+describe('monitor screen', () => {
+  const options = { description: 'local stack', intervalMs: 1000, color: false };
+
+  it('shows depths, the backlog trend and processing rates from successive readings', () => {
+    const t0 = Date.parse('2026-11-25T10:00:00Z');
+    const history = Array.from({ length: 11 }, (_, second) => sample(t0 + second * 1000, 100 + second * 5, 0, second * 30));
+    const screen = renderMonitor(history, options);
+    expect(screen).to.contain('10:00:10 UTC');
+    expect(screen).to.match(/orders\s+150\s+100\s+0\s+\+5\.0\/s ▲ growing/);
+    expect(screen).to.match(/ECS processor\s+30\.0\s+30\.0\s+100\s+300\s+0/);
+    expect(screen).to.match(/Lambda\s+–/);
+  });
+
+  it('marks a dead-letter queue that holds messages', () => {
+    const screen = renderMonitor([sample(0, 0, 3, 0)], options);
+    expect(screen).to.match(/orders DLQ\s+3 !/);
+  });
+
+  it('says when a queue cannot be read', () => {
+    const history: MonitorSample[] = [
+      { at: 0, queues: [{ name: 'orders', url: '', depth: undefined, error: 'TimeoutError: is npm start running?' }], processing: { kind: 'counters', ecs: null, lambda: null, error: 'no counters' } },
+    ];
+    const screen = renderMonitor(history, options);
+    expect(screen).to.contain('is npm start running?');
+    expect(screen).to.contain('no counters');
+  });
+
+  it('shows CloudWatch minutes for a deployed stage', () => {
+    const history: MonitorSample[] = [
+      { at: 0, queues: [], processing: { kind: 'cloudwatch', ecsPerMinute: [600, 1200], lambdaPerMinute: [], lambdaErrorsPerMinute: [] } },
+    ];
+    const screen = renderMonitor(history, options);
+    expect(screen).to.match(/ECS processor \(SQS messages deleted\)\s+600 1200\s+≈ 20\.0\/s/);
+    expect(screen).to.match(/Lambda invocations\s+no data yet/);
+  });
+});

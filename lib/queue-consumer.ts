@@ -113,6 +113,7 @@ export class QueueConsumer extends EventEmitter {
 
   start(): void {
     if (this.running) return;
+    if (this.pollAbort.signal.aborted) throw new Error('a stopped consumer cannot be started again; make a new one');
     this.running = true;
     const pollerCount = Math.min(10, Math.ceil(this.options.concurrency / SQS_BATCH_LIMIT));
     this.pollers = Array.from({ length: pollerCount }, () => this.poll());

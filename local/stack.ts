@@ -7,7 +7,7 @@ import type { QueueConsumer } from '../lib/queue-consumer.ts';
 import { createProcessor } from '../containers/processor/processor.ts';
 import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../containers/receiver/server.ts';
-import { createProcessOrderHandler } from '../handlers/process-order.ts';
+import { createProcessOrderHandler } from '../handlers/process-order-handler.ts';
 import { startEmulator, type Emulator } from './emulator.ts';
 import { LocalLambdaInvoker } from './lambda-invoker.ts';
 import { provisionMessaging, type ProcessorMode, type ProvisionedResources } from './provision.ts';

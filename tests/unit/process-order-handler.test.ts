@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { InvalidOrderError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { createProcessOrderHandler } from '../../handlers/process-order.ts';
+import { createProcessOrderHandler } from '../../handlers/process-order-handler.ts';
 import { lambdaContext, snsEventFor } from '../../local/sns-event.ts';
 import { LogCollector } from '../../local/log-collector.ts';
 import { makeOrder, SEED_ORDER } from '../support/orders.ts';
@@ -49,5 +49,21 @@ describe('processOrder Lambda handler', () => {
     expect(thrown).to.be.instanceOf(AggregateError);
     expect(logs.events('order.processed')).to.have.length(1);
     expect(logs.events('order.failed')).to.have.length(2);
+  });
+});
+
+describe('processOrder entry point (handlers/process-order.handler)', function () {
+  this.timeout(20_000);
+
+  it('reads its configuration at init and fails it with a plain message', async () => {
+    const { spawnChild } = await import('../support/child-process.ts');
+    const script = "const { handler } = await import('./handlers/process-order.ts'); process.stdout.write(typeof handler);";
+    const good = spawnChild(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { PROCESSING_TIME_MS: '10' });
+    expect((await good.exited).code, good.stderr()).to.equal(0);
+    expect(good.stdout()).to.equal('function');
+
+    const bad = spawnChild(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { PROCESSING_TIME_MS: 'slow' });
+    expect((await bad.exited).code).to.not.equal(0);
+    expect(bad.stderr()).to.contain('PROCESSING_TIME_MS must be an integer from 0 to 600000 (got "slow")');
   });
 });

@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
+import newman, { type NewmanRunOptions, type NewmanRunSummary } from 'newman';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+const COLLECTION = 'postman/ordersync.postman_collection.json';
+const LOCAL_ENVIRONMENT = 'postman/local.postman_environment.json';
+
+interface CollectionItem {
+  name: string;
+  event?: { listen: string; script: { exec: string[] } }[];
+  item?: CollectionItem[];
+}
+
+function requestsOf(items: CollectionItem[]): CollectionItem[] {
+  return items.flatMap((item) => (item.item ? requestsOf(item.item) : [item]));
+}
+
+/** How many `pm.test(...)` the collection's test scripts hold: the assertions a full run must execute. */
+function declaredAssertions(items: CollectionItem[]): number {
+  const scripts = items.flatMap((item) => item.event ?? []).filter((event) => event.listen === 'test');
+  return scripts.reduce((sum, event) => sum + (event.script.exec.join('\n').match(/\bpm\.test\(/g) ?? []).length, 0);
+}
+
+function runNewman(options: NewmanRunOptions): Promise<NewmanRunSummary> {
+  return new Promise((resolve, reject) => {
+    newman.run(options, (error, summary) => (error ? reject(error) : resolve(summary)));
+  });
+}
+
+describe('Postman collection, run by newman against the local stack', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack({ processingTimeMs: 100 });
+  });
+  after(() => stack?.stop());
+
+  it('every request answers and every assertion passes', async () => {
+    const collection = JSON.parse(await readFile(COLLECTION, 'utf8')) as { item: CollectionItem[] };
+    const requests = requestsOf(collection.item);
+
+    const summary = await runNewman({
+      collection,
+      environment: LOCAL_ENVIRONMENT,
+      envVar: [{ key: 'baseUrl', value: stack.receiverUrl }],
+      reporters: [],
+      timeout: 45_000,
+      timeoutRequest: 10_000,
+    });
+
+    const failures = summary.run.failures.map((failure) => `${failure.source?.name ?? '?'}: ${failure.error.test ?? failure.error.name}: ${failure.error.message}`);
+    expect(failures).to.deep.equal([]);
+    expect(summary.run.error ?? undefined).to.equal(undefined);
+    const { stats } = summary.run;
+    expect(stats.requests).to.include({ total: requests.length, failed: 0 });
+    expect(stats.assertions.failed).to.equal(0);
+    expect(stats.assertions.total, 'assertions executed').to.be.at.least(declaredAssertions(requests));
+    expect(stats.testScripts).to.include({ total: requests.length, failed: 0 });
+    expect(stats.prerequestScripts.failed).to.equal(0);
+
+    // The two async orders the collection sends reach the processor; the rejected ones never do.
+    const accepted = stack.logs.events('order.accepted', (line) => line.path === 'async').map((line) => line.order_id);
+    expect(accepted).to.have.length(2);
+    await stack.logs.waitFor('the async orders to be processed', () => stack.logs.events('order.processed', (line) => line.path === 'ecs').length >= 2);
+    await stack.logs.waitFor('the processor to go idle', () => stack.processor?.stats.inFlight === 0);
+    const processed = stack.logs.events('order.processed', (line) => line.path === 'ecs').map((line) => line.order_id);
+    expect(processed).to.have.members(accepted);
+  });
+
+  it('both environments set baseUrl: local to npm start, stage left to fill in', async () => {
+    const read = async (file: string) => JSON.parse(await readFile(file, 'utf8')) as { values: { key: string; value: string }[] };
+    const baseUrl = async (file: string) => (await read(file)).values.find((value) => value.key === 'baseUrl')?.value;
+    expect(await baseUrl(LOCAL_ENVIRONMENT)).to.equal('http://localhost:8080');
+    expect(await baseUrl('postman/stage.postman_environment.json')).to.equal('');
+  });
+});

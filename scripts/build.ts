@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
 
@@ -37,9 +37,9 @@ export interface BuildResult {
   healthcheck: string;
 }
 
-/** Builds the named components into `outdir` (relative paths are taken from the repository root). */
+/** Builds the named components into `outdir` (a relative path is taken from the repository root). */
 export async function buildContainers(components: readonly Component[] = COMPONENTS, outdir = 'dist'): Promise<BuildResult[]> {
-  const out = join(ROOT, outdir);
+  const out = resolve(ROOT, outdir);
   const results: BuildResult[] = [];
   for (const component of components) {
     const source = join(ROOT, 'containers', component);

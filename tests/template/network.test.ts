@@ -180,6 +180,14 @@ describe('template: security groups', function () {
     }
   });
 
+  it('replaces the default allow-all egress of every group (egress rules given in the group itself)', () => {
+    for (const { template, mode } of stacks) {
+      for (const [id, group] of ofType(template, 'AWS::EC2::SecurityGroup')) {
+        expect(group.SecurityGroupEgress, `${mode} ${id}`).to.be.an('array').that.is.not.empty;
+      }
+    }
+  });
+
   it('gives the processor tasks no inbound rule at all', () => {
     for (const { template, mode } of stacks.filter((stack) => stack.mode !== 'lambda')) {
       expect(ingressRulesOf(template, 'ProcessorSecurityGroup'), mode).to.deep.equal([]);

@@ -14,9 +14,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/stage-args.sh
 
-usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
-}
 
 parse_stage_args "$@"
 require_tools aws docker git sls

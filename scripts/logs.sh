@@ -7,9 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/stage-args.sh
 
-usage() {
-  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
-}
 
 parse_stage_args "$@"
 component=lambda

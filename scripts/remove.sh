@@ -6,9 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/stage-args.sh
 
-usage() {
-  sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
-}
 
 parse_stage_args "$@"
 require_tools aws sls

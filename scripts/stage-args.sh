@@ -28,6 +28,11 @@ parse_stage_args() {
   STACK="$SERVICE-$STAGE"
 }
 
+# --help: the comment block at the top of the calling script.
+usage() {
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+}
+
 fail() {
   echo "error: $*" >&2
   exit 1

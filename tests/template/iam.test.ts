@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import {
+  allModes,
+  asArray,
+  getAtt,
+  ofType,
+  packaged,
+  PACKAGE_TIMEOUT_MS,
+  props,
+  ref,
+  roleStatements,
+  statementsOf,
+  type CloudFormationTemplate,
+  type PackagedStack,
+  type PolicyStatement,
+} from './stacks.ts';
+
+/**
+ * Actions AWS authorizes only on Resource "*" (documented in docs/decisions.md): the ECR
+ * registry login every image pull starts with.
+ */
+const RESOURCE_WILDCARD_ONLY = ['ecr:GetAuthorizationToken'];
+
+function allStatements(template: CloudFormationTemplate): { where: string; statement: PolicyStatement }[] {
+  const ofPolicies = ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap((type) =>
+    ofType(template, type).flatMap(([id, policy]) =>
+      asArray(policy.PolicyDocument.Statement as PolicyStatement[]).map((statement) => ({ where: id, statement })),
+    ),
+  );
+  return [...roleStatements(template).map(({ role, statement }) => ({ where: role, statement })), ...ofPolicies];
+}
+
+const pullAndLog = (repository: string) => [
+  { actions: ['ecr:GetAuthorizationToken'], resource: '*' },
+  { actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resource: getAtt(repository, 'Arn') },
+  { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: getAtt('FargateTasksLogGroup', 'Arn') },
+];
+
+describe('template: IAM', function () {
+  let stacks: PackagedStack[];
+  let template: CloudFormationTemplate;
+
+  before(async function () {
+    this.timeout(PACKAGE_TIMEOUT_MS);
+    stacks = await allModes();
+    template = (await packaged('both')).template;
+  });
+
+  it('grants no wildcard action and no wildcard resource beyond the documented exception', () => {
+    for (const { template: modeTemplate, mode } of stacks) {
+      const statements = allStatements(modeTemplate);
+      expect(statements.length, mode).to.be.greaterThan(5);
+      for (const { where, statement } of statements) {
+        const label = `${mode} ${where} ${JSON.stringify(statement)}`;
+        expect(statement, label).not.to.have.any.keys('NotAction', 'NotResource');
+        for (const action of asArray(statement.Action)) expect(action, label).not.to.include('*');
+        if (asArray(statement.Resource).includes('*')) {
+          expect(asArray(statement.Action), label).to.deep.equal(RESOURCE_WILDCARD_ONLY);
+        }
+      }
+    }
+  });
+
+  it('attaches no managed policies (they are broader than what the roles use)', () => {
+    for (const { template: modeTemplate, mode } of stacks) {
+      for (const [id, role] of ofType(modeTemplate, 'AWS::IAM::Role')) {
+        expect(asArray(role.ManagedPolicyArns), `${mode} ${id}`).to.deep.equal([]);
+      }
+      expect(modeTemplate.Resources, mode).not.to.have.any.keys('FargateIamTaskRole', 'FargateIamExecutionRole');
+    }
+  });
+
+  it('lets the receiver publish to the orders topic and do nothing else', () => {
+    expect(statementsOf(template, 'ReceiverTaskRole')).to.deep.equal([{ actions: ['sns:Publish'], resource: ref('OrdersTopic') }]);
+    expect(props(template, 'ReceiverTask').TaskRoleArn).to.deep.equal(getAtt('ReceiverTaskRole', 'Arn'));
+  });
+
+  it('lets the processor receive, delete, re-time and inspect orders-queue messages and do nothing else', () => {
+    // DeleteMessageBatch and ChangeMessageVisibilityBatch are authorized by the non-batch actions.
+    expect(statementsOf(template, 'ProcessorTaskRole')).to.deep.equal([
+      {
+        actions: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+        resource: getAtt('OrdersQueue', 'Arn'),
+      },
+    ]);
+    expect(props(template, 'ProcessorTask').TaskRoleArn).to.deep.equal(getAtt('ProcessorTaskRole', 'Arn'));
+  });
+
+  it('lets each task execution role pull only its own image and write only the ECS log group', () => {
+    expect(statementsOf(template, 'ReceiverExecutionRole')).to.deep.equal(pullAndLog('ReceiverRepository'));
+    expect(statementsOf(template, 'ProcessorExecutionRole')).to.deep.equal(pullAndLog('ProcessorRepository'));
+    expect(props(template, 'ReceiverTask').ExecutionRoleArn).to.deep.equal(getAtt('ReceiverExecutionRole', 'Arn'));
+    expect(props(template, 'ProcessorTask').ExecutionRoleArn).to.deep.equal(getAtt('ProcessorExecutionRole', 'Arn'));
+  });
+
+  it('lets only ECS tasks of this account assume the task roles', () => {
+    for (const role of ['ReceiverTaskRole', 'ReceiverExecutionRole', 'ProcessorTaskRole', 'ProcessorExecutionRole']) {
+      expect(props(template, role).AssumeRolePolicyDocument.Statement, role).to.deep.equal([
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'ecs-tasks.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+        },
+      ]);
+    }
+  });
+
+  it('opens queues only to the SNS service, for this topic', () => {
+    for (const { template: modeTemplate, mode } of stacks) {
+      for (const [id, policy] of ofType(modeTemplate, 'AWS::SQS::QueuePolicy')) {
+        for (const statement of asArray(policy.PolicyDocument.Statement as PolicyStatement[])) {
+          expect(statement.Principal, `${mode} ${id}`).to.deep.equal({ Service: 'sns.amazonaws.com' });
+          expect(statement.Condition, `${mode} ${id}`).to.deep.equal({ ArnEquals: { 'aws:SourceArn': ref('OrdersTopic') } });
+        }
+      }
+    }
+  });
+});

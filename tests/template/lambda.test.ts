@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { messagingSettings } from '../../lib/messaging-settings.ts';
+import {
+  allModes,
+  getAtt,
+  ofType,
+  packaged,
+  PACKAGE_TIMEOUT_MS,
+  props,
+  ref,
+  resource,
+  statementsOf,
+  STAGE,
+  type CloudFormationTemplate,
+  type PackagedStack,
+} from './stacks.ts';
+import { readZip } from './zip.ts';
+
+describe('template: Lambda processOrder', function () {
+  let stacks: PackagedStack[];
+  let lambda: PackagedStack;
+  let template: CloudFormationTemplate;
+
+  before(async function () {
+    this.timeout(PACKAGE_TIMEOUT_MS);
+    stacks = await allModes();
+    lambda = await packaged('lambda');
+    template = lambda.template;
+  });
+
+  it('runs the handler on nodejs24.x', () => {
+    const fn = props(template, 'ProcessOrderLambdaFunction');
+    expect(fn).to.include({ Runtime: 'nodejs24.x', Handler: 'handlers/process-order.handler', FunctionName: `ordersync-${STAGE}-processOrder` });
+  });
+
+  it('gets the settings it reads, with source maps on, and a timeout above the processing time', () => {
+    const fn = props(template, 'ProcessOrderLambdaFunction');
+    expect(Object.keys(fn.Environment.Variables).sort()).to.deep.equal(['LOG_LEVEL', 'NODE_OPTIONS', 'PROCESSING_TIME_MS']);
+    expect(fn.Environment.Variables.NODE_OPTIONS).to.include('--enable-source-maps');
+    expect(fn.Timeout * 1000).to.be.greaterThan(2 * Number(fn.Environment.Variables.PROCESSING_TIME_MS));
+  });
+
+  it('is triggered by the orders topic (lambda, both)', () => {
+    for (const { template: modeTemplate, mode } of stacks.filter((stack) => stack.mode !== 'ecs')) {
+      const subscriptions = ofType(modeTemplate, 'AWS::SNS::Subscription').filter(([, found]) => found.Protocol === 'lambda');
+      expect(subscriptions, mode).to.have.length(1);
+      expect(subscriptions[0]![1]).to.deep.include({ TopicArn: ref('OrdersTopic'), Endpoint: getAtt('ProcessOrderLambdaFunction', 'Arn') });
+      const permissions = ofType(modeTemplate, 'AWS::Lambda::Permission').map(([, permission]) => permission);
+      expect(permissions).to.deep.equal([
+        {
+          FunctionName: getAtt('ProcessOrderLambdaFunction', 'Arn'),
+          Action: 'lambda:InvokeFunction',
+          Principal: 'sns.amazonaws.com',
+          SourceArn: ref('OrdersTopic'),
+        },
+      ]);
+    }
+  });
+
+  it('keeps an order that failed every retry in the on-failure destination', () => {
+    for (const { template: modeTemplate } of stacks) {
+      const config = props(modeTemplate, 'ProcessOrderLambdaEvConf');
+      expect(config.FunctionName).to.deep.equal(ref('ProcessOrderLambdaFunction'));
+      expect(config.MaximumRetryAttempts).to.equal(messagingSettings.lambda.maximumRetryAttempts);
+      expect(config.DestinationConfig).to.deep.equal({ OnFailure: { Destination: getAtt('LambdaFailureQueue', 'Arn') } });
+    }
+  });
+
+  it('has a role of its own: its log group and the failure queue, nothing else', () => {
+    const role = (props(template, 'ProcessOrderLambdaFunction').Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(role).to.equal('ProcessOrderIamRoleLambdaExecution');
+    const statements = statementsOf(template, role);
+    expect(statements).to.have.length(2);
+    expect(statements[0]?.actions).to.deep.equal(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(JSON.stringify(statements[0]?.resource)).to.include(`log-group:/aws/lambda/ordersync-${STAGE}-processOrder:*:*`);
+    expect(statements[1]).to.deep.equal({ actions: ['sqs:SendMessage'], resource: getAtt('LambdaFailureQueue', 'Arn') });
+  });
+
+  it('leaves no shared Lambda role behind', () => {
+    for (const { template: modeTemplate } of stacks) {
+      const lambdaRoles = ofType(modeTemplate, 'AWS::IAM::Role').filter(([, role]) =>
+        JSON.stringify(role.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+      );
+      expect(lambdaRoles.map(([id]) => id)).to.deep.equal(['ProcessOrderIamRoleLambdaExecution']);
+    }
+  });
+
+  it('keeps its logs for a limited time', () => {
+    expect(props(template, 'ProcessOrderLogGroup')).to.deep.include({ LogGroupName: `/aws/lambda/ordersync-${STAGE}-processOrder`, RetentionInDays: 14 });
+    expect(resource(template, 'ProcessOrderLambdaFunction').DependsOn).to.include('ProcessOrderLogGroup');
+  });
+
+  it('is bundled by esbuild into one ES module with its source map and no AWS SDK', () => {
+    const files = readZip(join(lambda.dir, 'ordersync.zip'));
+    expect([...files.keys()].sort()).to.deep.equal(['handlers/process-order.mjs', 'handlers/process-order.mjs.map']);
+    const bundle = files.get('handlers/process-order.mjs')!.toString('utf8');
+    expect(bundle).to.include('export {').and.to.include('sourceMappingURL=process-order.mjs.map');
+    expect(bundle).not.to.match(/@aws-sdk|node_modules\/@smithy/);
+    const map = JSON.parse(files.get('handlers/process-order.mjs.map')!.toString('utf8')) as { sources: string[] };
+    expect(map.sources.some((source) => source.endsWith('handlers/process-order.ts'))).to.equal(true);
+  });
+});

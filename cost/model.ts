@@ -31,7 +31,7 @@ export interface CostInputs {
   /** Messages per non-empty receive (1 to 10). */
   receiveBatch: number;
   natGateways: number;
-  /** Orders per second one receiver task takes at its task size (an estimate; see the docs). */
+  /** Orders per second one receiver task takes at its task size (an estimate from BENCHMARKS.md; see the docs). */
   receiverTaskRate: number;
   /** Orders per second of queue work one processor task's CPU handles (an estimate). */
   processorTaskRate: number;
@@ -53,8 +53,8 @@ export const DEFAULT_INPUTS: Readonly<CostInputs> = {
   peakFactor: 1,
   receiveBatch: 1,
   natGateways: 1,
-  receiverTaskRate: 200,
-  processorTaskRate: 200,
+  receiverTaskRate: 100,
+  processorTaskRate: 150,
   processorEfficiency: 0.9,
   lambdaOverheadMs: 0,
 };

@@ -6,6 +6,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
 import { createProcessor } from '../../containers/processor/processor.ts';
+import { DEFAULT_INPUTS } from '../../cost/model.ts';
 import { provisionMessaging } from '../../local/provision.ts';
 import type { BenchSection } from './report.ts';
 import { fmt, ratio, type Table } from './stats.ts';
@@ -196,6 +197,8 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
     }
     const busiestConcurrency = Math.max(...s.drainConcurrencies);
     const busiest = drains.find(({ concurrency }) => concurrency === busiestConcurrency)?.drain ?? raw;
+    const singleConcurrency = Math.min(...s.drainConcurrencies);
+    const single = drains.find(({ concurrency }) => concurrency === singleConcurrency)?.drain ?? raw;
     const efficiencyTable: Table = {
       headers: ['concurrency', 'orders', 'elapsed s', 'orders/s', 'ideal: concurrency ÷ processing time', 'efficiency', 'peak in flight'],
       rows: efficiency.map(({ concurrency, drain }) => {
@@ -218,7 +221,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       notes: [
         'At concurrency 1 every order waits for its own receive round trip; at 10 and more, receives of up to ten run side by side and the emulator, on the same two cores, becomes the limit.',
         'The efficiency shortfall is the time to the first receive plus one receive round trip per round, against rounds of the processing time; `--efficiency` in `npm run cost` (0.9 by default) stands for it.',
-        `CPU ms per order is this process's CPU time (user + system) over the drain, divided by the orders: the processor's own cost, apart from the emulator's. A 0.25 vCPU task has a quarter of a core: at ${fmt(busiest.cpuMsPerOrder)} ms per order (concurrency ${busiestConcurrency}), a processor task would handle about ${fmt(250 / busiest.cpuMsPerOrder)} orders/s at full CPU on cores like these (\`--processor-rate\` in \`npm run cost\`).`,
+        `CPU ms per order is this process's CPU time (user + system) over the drain, divided by the orders: the processor's own cost, apart from the emulator's. It runs from ${fmt(busiest.cpuMsPerOrder)} ms with full receives (concurrency ${busiestConcurrency}) to ${fmt(single.cpuMsPerOrder)} ms with one message per receive (concurrency ${singleConcurrency}), which is what a long-polling task sees at moderate load. A 0.25 vCPU task has a quarter of a core: about ${fmt(250 / single.cpuMsPerOrder)} to ${fmt(250 / busiest.cpuMsPerOrder)} orders/s at full CPU on cores like these; \`npm run cost\` assumes ${DEFAULT_INPUTS.processorTaskRate} (\`--processor-rate\`).`,
       ],
     };
   } finally {

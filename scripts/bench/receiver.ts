@@ -1,3 +1,4 @@
+import { DEFAULT_INPUTS } from '../../cost/model.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { BenchSection } from './report.ts';
 import { fmt, median, ratio, summarize, type Table } from './stats.ts';
@@ -137,7 +138,7 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
       notes: [
         'An async order costs the receiver Koa routing, body parsing, zod validation, two log lines and an SNS Publish (an HTTP call to the emulator, signed by the AWS SDK, which the emulator then fans out to the queue on the same two cores); the bare server does none of it. The stubbed row separates the first four from the publish.',
         "At a fixed number of connections latency is connections ÷ throughput (Little's law): the latency ratios mirror the throughput ratios.",
-        `CPU ms per request is the target process's own CPU time (user + system, /proc) over a round, divided by its requests (median round); it holds up better than requests/s on a shared machine. One 0.25 vCPU Fargate task has a quarter of a core: at ${fmt(median(targetCpu.at(-1) ?? []))} ms per order, a receiver task would take about ${fmt(250 / median(targetCpu.at(-1) ?? []))} orders/s at full CPU on cores like these (\`--receiver-rate\` in \`npm run cost\` is 200).`,
+        `CPU ms per request is the target process's own CPU time (user + system, /proc) over a round, divided by its requests (median round); it holds up better than requests/s on a shared machine. One 0.25 vCPU Fargate task has a quarter of a core: at ${fmt(median(targetCpu.at(-1) ?? []))} ms per order, a receiver task would take about ${fmt(250 / median(targetCpu.at(-1) ?? []))} orders/s at full CPU on cores like these; \`npm run cost\` assumes ${DEFAULT_INPUTS.receiverTaskRate} (\`--receiver-rate\`), leaving room for the 60 % CPU target the receiver scales at and for TLS to SNS, which the emulator does not use.`,
         ...(cutShort ? [`At least one load stopped at the ${s.maxLoadMs / 1000} s cap before its request count.`] : []),
       ],
     };

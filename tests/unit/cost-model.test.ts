@@ -68,7 +68,7 @@ describe('cost model', () => {
     const report = estimate();
 
     it('prices the front door both paths share', () => {
-      // One task is enough: ceil(3.8052 / 200 orders/s per receiver task) = 1.
+      // One task is enough: ceil(3.8052 / 100 orders/s per receiver task) = 1.
       // Task: 0.25 × $0.04048 + 0.5 × $0.004445 = $0.0123425 per hour; × 730 h = $9.010025.
       expect(report.sizing.receiverTasks).to.equal(1);
       expect(line(report, 'receiver tasks (Fargate)')).to.be.closeTo(9.010025, 1e-9);
@@ -91,7 +91,7 @@ describe('cost model', () => {
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
-      // Capacity per task: min(100 × 0.9 / 3 s = 30 orders/s, 200) = 30; ceil(3.8052 / 30) = 1 task, $9.010025.
+      // Capacity per task: min(100 × 0.9 / 3 s = 30 orders/s, 150) = 30; ceil(3.8052 / 30) = 1 task, $9.010025.
       expect(report.sizing.processorTaskCapacity).to.equal(30);
       expect(line(report, 'processor tasks (Fargate)')).to.be.closeTo(9.010025, 1e-9);
       // SQS requests:
@@ -142,11 +142,13 @@ describe('cost model', () => {
 
   it('sizes fixed and auto task counts for the peak, and warns when a fixed count is short', () => {
     // 1e9 orders/month = 380.52/s; peak factor 2 = 761.04/s.
-    //   receivers: ceil(761.04 / 200) = 4; processors at 1000 ms: min(100 × 0.9 / 1 s, 200) = 90/s, ceil(761.04 / 90) = 9.
+    //   receivers: ceil(761.04 / 100) = 8; processors at 1000 ms: min(100 × 0.9 / 1 s, 150) = 90/s, ceil(761.04 / 90) = 9.
     const auto = estimate({ ordersPerMonth: 1e9, processingMs: 1000, peakFactor: 2 });
-    expect(auto.sizing).to.include({ receiverTasks: 4, processorTasks: 9 });
+    expect(auto.sizing).to.include({ receiverTasks: 8, processorTasks: 9 });
     // Nine processor tasks: 9 × $9.010025 = $81.090225.
     expect(line(auto, 'processor tasks (Fargate)')).to.be.closeTo(81.090225, 1e-6);
+    // At 0 ms the CPU caps a processor task at 150 orders/s: ceil(761.04 / 150) = 6.
+    expect(estimate({ ordersPerMonth: 1e9, processingMs: 0, peakFactor: 2 }).sizing).to.include({ processorTaskCapacity: 150, processorTasks: 6 });
     const fixed = estimate({ ordersPerMonth: 1e9, processingMs: 1000, peakFactor: 2, processorTasks: 2, receiverTasks: 3 });
     expect(fixed.sizing).to.include({ receiverTasks: 3, processorTasks: 2 });
     expect(fixed.warnings.join('\n')).to.contain('3 receiver task(s) cannot take the peak').and.contain('about 9 are needed');

@@ -29,7 +29,7 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  receiver: { connections: 50, requestsPerRound: 5000, rounds: 3, warmupRequests: 1000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
+  receiver: { connections: 50, requestsPerRound: 5000, rounds: 3, warmupRequests: 3000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
   processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], rounds: 5, timeoutMs: 60_000 },
   lambda: { coldStarts: 10, timeoutMs: 20_000 },
 };

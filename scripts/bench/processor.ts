@@ -173,7 +173,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       log(`processor: concurrency ${concurrency} at 0 ms: ${fmt(drains.at(-1)?.drain.perSecond ?? 0)} orders/s`);
     }
     const drainTable: Table = {
-      headers: ['consumer', 'concurrency', 'orders/s', 'vs raw loop', 'CPU ms/order', 'vs raw loop', 'peak in flight'],
+      headers: ['consumer', 'concurrency', 'orders/s', 'vs raw loop', 'CPU ms/order', 'CPU vs raw loop', 'peak in flight'],
       rows: [
         ['raw SDK loop: 10 × (receive 10, delete batch)', '—', fmt(raw.perSecond), '1.00×', fmt(raw.cpuMsPerOrder), '1.00×', '—'],
         ...drains.map(({ concurrency, drain }) => [

@@ -96,13 +96,14 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
     const baseline = combined[0] ?? combine([]);
     const baseLatency = summarize(baseline.latencies);
     const asyncTable: Table = {
-      headers: ['target', 'requests/s', 'vs bare', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 vs bare', 'target CPU ms/req', 'vs bare', 'emulator CPU ms/req', 'not 202'],
+      headers: ['target', 'requests/s', 'vs bare', 'each round', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 vs bare', 'target CPU ms/req', 'CPU vs bare', 'emulator CPU ms/req', 'not 202'],
       rows: asyncTargets.map(({ name }, index) => {
         const data = combined[index] ?? baseline;
         const latency = summarize(data.latencies);
         const cpu = median(targetCpu[index] ?? []);
         const emulatorShare = index === asyncTargets.length - 1 ? fmt(median(emulatorCpu[index] ?? [])) : '—';
-        return [name, fmt(data.perSecond), ratio(data.perSecond, baseline.perSecond), fmt(latency.p50), fmt(latency.p90), fmt(latency.p99), fmt(latency.max), ratio(latency.p50, baseLatency.p50), fmt(cpu, ''), ratio(cpu, median(targetCpu[0] ?? [])), emulatorShare, data.unexpected202];
+        const each = (rounds[index] ?? []).map((round) => fmt(round.perSecond)).join(' / ');
+        return [name, fmt(data.perSecond), ratio(data.perSecond, baseline.perSecond), each, fmt(latency.p50), fmt(latency.p90), fmt(latency.p99), fmt(latency.max), ratio(latency.p50, baseLatency.p50), fmt(cpu, ''), ratio(cpu, median(targetCpu[0] ?? [])), emulatorShare, data.unexpected202];
       }),
     };
 

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { ConfigError } from '../lib/errors.ts';
 import { DEFAULT_INPUTS, type CostInputs } from './model.ts';
 
@@ -75,9 +75,9 @@ export function parseQuantity(raw: string): number {
 /** Reads flag values and remembers every problem, so one run reports them all. */
 class FlagReader {
   readonly problems: string[] = [];
-  private readonly values: Record<string, string | boolean | undefined>;
+  private readonly values: Record<string, unknown>;
 
-  constructor(values: Record<string, string | boolean | undefined>) {
+  constructor(values: Record<string, unknown>) {
     this.values = values;
   }
 
@@ -108,26 +108,17 @@ class FlagReader {
   }
 }
 
-const FLAGS = {
-  orders: { type: 'string' },
-  'processing-ms': { type: 'string' },
-  'peak-factor': { type: 'string' },
-  'memory-mb': { type: 'string' },
-  'lambda-overhead-ms': { type: 'string' },
-  concurrency: { type: 'string' },
-  'receiver-tasks': { type: 'string' },
-  'processor-tasks': { type: 'string' },
-  'task-vcpu': { type: 'string' },
-  'task-memory-gb': { type: 'string' },
-  'receiver-rate': { type: 'string' },
-  'processor-rate': { type: 'string' },
-  efficiency: { type: 'string' },
-  'receive-batch': { type: 'string' },
-  'nat-gateways': { type: 'string' },
-  prices: { type: 'string' },
+/** Every flag that takes a value; values are read as text and checked by FlagReader. */
+const VALUE_FLAGS = [
+  'orders', 'processing-ms', 'peak-factor', 'memory-mb', 'lambda-overhead-ms', 'concurrency', 'receiver-tasks', 'processor-tasks',
+  'task-vcpu', 'task-memory-gb', 'receiver-rate', 'processor-rate', 'efficiency', 'receive-batch', 'nat-gateways', 'prices',
+] as const;
+
+const FLAGS: ParseArgsOptionsConfig = {
+  ...Object.fromEntries(VALUE_FLAGS.map((name) => [name, { type: 'string' }] as const)),
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-} as const;
+};
 
 /** node:util's parse errors, in the same plain words as the value checks. */
 function plainParseError(error: unknown): string {
@@ -143,7 +134,7 @@ function plainParseError(error: unknown): string {
 
 /** Turns the command line into a validated command; a ConfigError names every bad flag. */
 export function parseCostArgs(argv: string[]): CostCommand {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
   } catch (error) {

@@ -5,6 +5,9 @@ import type { Logger } from './logger.ts';
 /** SQS takes at most ten entries per batch call. */
 export const SQS_BATCH_LIMIT = 10;
 
+/** How long the first finished message waits for nine more before its batch goes anyway. */
+export const DELETE_BATCH_DELAY_MS = 50;
+
 /**
  * Deletes finished messages in batches of up to ten: a batch goes when it is full or when the
  * oldest entry has waited `maxDelayMs`. A failed delete is logged and left alone: the message
@@ -23,7 +26,7 @@ export class DeleteBatcher {
     this.sqs = options.sqs;
     this.queueUrl = options.queueUrl;
     this.logger = options.logger;
-    this.maxDelayMs = options.maxDelayMs ?? 50;
+    this.maxDelayMs = options.maxDelayMs ?? DELETE_BATCH_DELAY_MS;
   }
 
   add(messageId: string, receiptHandle: string): void {

@@ -52,6 +52,11 @@ const VALIDATION: [keyof QueueConsumerOptions, number, number][] = [
   ['shutdownTimeoutMs', 0, 3_600_000],
 ];
 
+/** Long polls a consumer keeps open at once: one per ten slots (a receive takes at most ten), at most ten. */
+export function pollerCount(concurrency: number): number {
+  return Math.min(10, Math.ceil(concurrency / SQS_BATCH_LIMIT));
+}
+
 interface InFlight {
   message: Message;
   controller: AbortController;
@@ -115,10 +120,10 @@ export class QueueConsumer extends EventEmitter {
     if (this.running) return;
     if (this.pollAbort.signal.aborted) throw new Error('a stopped consumer cannot be started again; make a new one');
     this.running = true;
-    const pollerCount = Math.min(10, Math.ceil(this.options.concurrency / SQS_BATCH_LIMIT));
-    this.pollers = Array.from({ length: pollerCount }, () => this.poll());
+    const pollers = pollerCount(this.options.concurrency);
+    this.pollers = Array.from({ length: pollers }, () => this.poll());
     this.options.logger.info(
-      { event: 'consumer.started', queue_url: this.options.queueUrl, concurrency: this.options.concurrency, pollers: pollerCount },
+      { event: 'consumer.started', queue_url: this.options.queueUrl, concurrency: this.options.concurrency, pollers },
       'consumer started',
     );
   }

@@ -1,0 +1,95 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { benchLambda, type LambdaBenchSettings } from './lambda.ts';
+import { describeMachine, loadAverage } from './machine.ts';
+import { benchProcessor, type ProcessorBenchSettings } from './processor.ts';
+import { benchReceiver, type ReceiverBenchSettings } from './receiver.ts';
+import { renderReport, renderSection, type BenchSection } from './report.ts';
+
+const USAGE = `Usage: npm run bench -- [--quick] [--only receiver,processor,lambda] [--out FILE]
+
+Benchmarks the receiver, the ECS processor and the Lambda bundle on this machine, every figure
+beside a baseline measured in the same run, and writes the tables to BENCHMARKS.md.
+
+  --quick        a short run (about a minute) to check that everything works; prints the
+                 tables and writes no file unless --out is given
+  --only LIST    run only these parts (comma-separated)
+  --out FILE     where to write the report (BENCHMARKS.md for a full run)
+  -h, --help     this text
+
+Every load is bounded in requests and in time; nothing leaves loopback.`;
+
+const PARTS = ['receiver', 'processor', 'lambda'] as const;
+type Part = (typeof PARTS)[number];
+
+interface Plan {
+  receiver: ReceiverBenchSettings;
+  processor: ProcessorBenchSettings;
+  lambda: LambdaBenchSettings;
+}
+
+const FULL: Plan = {
+  receiver: { connections: 50, requestsPerRound: 5000, rounds: 3, warmupRequests: 3000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
+  processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], rounds: 5, timeoutMs: 60_000 },
+  lambda: { coldStarts: 10, timeoutMs: 20_000 },
+};
+
+const QUICK: Plan = {
+  receiver: { connections: 50, requestsPerRound: 1000, rounds: 1, warmupRequests: 200, syncUsers: 20, syncRequests: 100, syncProcessingMs: 200, maxLoadMs: 10_000 },
+  processor: { drainMessages: 300, drainConcurrencies: [1, 10, 100], processingMs: 500, efficiencyConcurrencies: [10, 50, 100], rounds: 2, timeoutMs: 20_000 },
+  lambda: { coldStarts: 3, timeoutMs: 20_000 },
+};
+
+function readArgs(argv: string[]): { quick: boolean; parts: Part[]; out: string | undefined } {
+  let values: { quick?: boolean; only?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message.split('.')[0]}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const parts = values.only ? values.only.split(',').map((part) => part.trim()) : [...PARTS];
+  const unknown = parts.filter((part) => !(PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) {
+    process.stderr.write(`--only takes ${PARTS.join(', ')} (got ${unknown.join(', ')})\n`);
+    process.exit(2);
+  }
+  const quick = values.quick === true;
+  return { quick, parts: parts as Part[], out: values.out ?? (quick ? undefined : 'BENCHMARKS.md') };
+}
+
+const { quick, parts, out } = readArgs(process.argv.slice(2));
+const plan = quick ? QUICK : FULL;
+const log = (line: string) => process.stderr.write(`  ${line}\n`);
+const startedAt = new Date();
+const started = performance.now();
+const loadBefore = loadAverage();
+const machine = describeMachine();
+process.stdout.write(`Benchmarks (${quick ? 'quick' : 'full'} run): ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}\n\n`);
+
+const runners: Record<Part, () => Promise<BenchSection>> = {
+  receiver: () => benchReceiver(plan.receiver, log),
+  processor: () => benchProcessor(plan.processor, log),
+  lambda: () => benchLambda(plan.lambda, log),
+};
+const sections: BenchSection[] = [];
+for (const part of parts) {
+  const section = await runners[part]();
+  sections.push(section);
+  process.stdout.write(`${renderSection(section)}\n`);
+}
+
+if (out) {
+  const command = `npm run bench${quick ? ' -- --quick' : ''}${parts.length < PARTS.length ? ` ${quick ? '' : '-- '}--only ${parts.join(',')}` : ''}`;
+  const report = renderReport({ command, quick, startedAt, durationSeconds: (performance.now() - started) / 1000, machine, loadBefore, loadAfter: loadAverage(), sections });
+  await writeFile(out, report);
+  process.stdout.write(`wrote ${out}\n`);
+}

@@ -1,0 +1,73 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
+
+export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-stub';
+
+export interface Target {
+  url: string;
+  child: ChildProcess;
+  /** CPU time (user + system) the target's process has used so far, in ms; undefined off Linux. */
+  cpuMs(): number | undefined;
+  stop(): Promise<void>;
+}
+
+let ticksPerSecond: number | undefined;
+
+/** CPU time of a process from /proc/<pid>/stat (utime + stime, in clock ticks). */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a benchmark target (scripts/bench/serve.ts) in its own Node process and waits for its URL. */
+export async function startTarget(kind: TargetKind, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVE, kind], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => fail(new Error(`${kind} did not start within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${error.message}${stderr ? `\n${stderr.trim()}` : ''}`));
+    };
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const line = buffered.split('\n').find((candidate) => candidate.startsWith('{"url"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`${kind} exited (status ${String(code)}) before it listened`)));
+  });
+  child.removeAllListeners('exit');
+  return {
+    url,
+    child,
+    cpuMs: () => processCpuMs(child.pid),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

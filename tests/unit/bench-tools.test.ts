@@ -1,0 +1,73 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { runLoad } from '../../scripts/bench/load.ts';
+import { fmt, markdownTable, median, percentile, ratio, summarize } from '../../scripts/bench/stats.ts';
+import { processCpuMs } from '../../scripts/bench/targets.ts';
+
+// The benchmarks' helpers: counts and arithmetic only; no test here asserts on a time.
+describe('benchmark tools', () => {
+  it('computes nearest-rank percentiles and medians', () => {
+    const sorted = Array.from({ length: 100 }, (_, index) => index + 1);
+    expect(percentile(sorted, 0.5)).to.equal(50);
+    expect(percentile(sorted, 0.99)).to.equal(99);
+    expect(percentile(sorted, 1)).to.equal(100);
+    expect(percentile([], 0.5)).to.be.NaN;
+    expect(median([3, 1, 2])).to.equal(2);
+    expect(median([4, 1, 3, 2])).to.equal(2.5);
+    expect(summarize([1, 2, 3, 10])).to.deep.equal({ p50: 2, p90: 10, p99: 10, max: 10, mean: 4 });
+  });
+
+  it('formats figures, ratios and tables', () => {
+    expect(fmt(12_345.6)).to.equal('12,346');
+    expect(fmt(123.4)).to.equal('123');
+    expect(fmt(12.34)).to.equal('12.3');
+    expect(fmt(1.234)).to.equal('1.23');
+    expect(fmt(Number.NaN)).to.equal('n/a');
+    expect(ratio(50, 200)).to.equal('0.25×');
+    expect(ratio(1, 0)).to.equal('n/a');
+    expect(markdownTable({ headers: ['a', 'bb'], rows: [['ccc', 'd']] })).to.equal('| a   | bb |\n| --- | -- |\n| ccc | d  |');
+  });
+
+  it('reads a process’s CPU time from /proc', () => {
+    const own = processCpuMs(process.pid);
+    if (own === undefined) return; // not Linux
+    expect(own).to.be.a('number').and.to.be.at.least(0);
+    expect(processCpuMs(undefined)).to.equal(undefined);
+  });
+
+  describe('load generator', () => {
+    let server: Server;
+    let url: string;
+    const bodies: string[] = [];
+
+    before(async () => {
+      server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          bodies.push(body);
+          res.writeHead(bodies.length % 10 === 0 ? 503 : 202).end('{}');
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('sends exactly the requests asked for over its connections, counting every status', async () => {
+      const result = await runLoad({ url, method: 'POST', path: '/orders/async', body: (index) => `{"n":${index}}`, connections: 5, requests: 40, maxDurationMs: 10_000 });
+      expect(result.completed).to.equal(40);
+      expect(result.latenciesMs).to.have.length(40);
+      expect(result.statuses).to.deep.equal({ 202: 36, 503: 4 });
+      expect(result.errors).to.equal(0);
+      expect(result.cutShort).to.equal(false);
+      expect(new Set(bodies).size).to.equal(40);
+    });
+
+    it('counts a refused connection as an error, not an answer', async () => {
+      const result = await runLoad({ url: 'http://127.0.0.1:1', method: 'GET', path: '/', connections: 2, requests: 4, maxDurationMs: 10_000 });
+      expect(result).to.include({ completed: 0, errors: 4 });
+    });
+  });
+});

@@ -41,7 +41,8 @@ describe('ECS processor against the emulator', function () {
 
     expect(processor.stats.peakInFlight).to.equal(50);
     // One after another they would take 50 s; at concurrency 50, about one processing time.
-    expect(elapsed).to.be.below(processingTimeMs * 5);
+    // The bound is loose on purpose (a fifth of the serial time): this checks concurrency, not speed.
+    expect(elapsed).to.be.below(processingTimeMs * 10);
   });
 
   it('never holds more than its concurrency', async () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EnvReader, LOG_LEVELS } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
+import { parseFlagsOrExit } from '../scripts/cli.ts';
 import { PROCESSOR_MODES, type ProcessorMode } from './provision.ts';
 import { startStatsServer } from './stats-server.ts';
 import { startLocalStack, type LocalStackOptions } from './stack.ts';
@@ -17,7 +18,7 @@ const SEED_ORDER = '{"order_id":"001","customer_id":123,"items":[{"product_id":"
 
 type StartOptions = LocalStackOptions & { statsPort: number };
 
-function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions {
+function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -27,10 +28,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions {
     },
     strict: true,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
+  if (values.help) return 'help';
   const mode = values.processor as ProcessorMode;
   if (!PROCESSOR_MODES.includes(mode)) {
     throw new ConfigError(`--processor must be one of ${PROCESSOR_MODES.join(', ')} (got "${values.processor}")`);
@@ -71,14 +69,7 @@ function banner(options: StartOptions, stack: Awaited<ReturnType<typeof startLoc
 }
 
 async function main(): Promise<void> {
-  let options: StartOptions;
-  try {
-    options = readOptions(process.argv.slice(2), process.env);
-  } catch (error) {
-    const message = error instanceof ConfigError || error instanceof TypeError ? error.message : String(error);
-    process.stderr.write(`${message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
+  const options = parseFlagsOrExit(() => readOptions(process.argv.slice(2), process.env), USAGE);
 
   let stack: Awaited<ReturnType<typeof startLocalStack>>;
   let stats: Awaited<ReturnType<typeof startStatsServer>>;

@@ -4,33 +4,27 @@ import { estimateCosts } from '../cost/model.ts';
 import { parseCostArgs, USAGE, type CostCommand } from '../cost/options.ts';
 import { DEFAULT_PRICES_PATH, loadPrices, type Prices } from '../cost/prices.ts';
 import { ConfigError } from '../lib/errors.ts';
+import { parseFlagsOrExit } from './cli.ts';
 
 /**
  * npm run cost -- [options]: the monthly cost of both processing paths for one workload, the
  * break-even volume and the prices used. The model is in cost/; this file only reads flags and prints.
  */
-function fail(message: string, showUsage: boolean): never {
-  process.stderr.write(`${message}\n${showUsage ? '\nSee npm run cost -- --help for every option.\n' : ''}`);
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
   process.exit(2);
 }
 
-let command: CostCommand;
+const command: CostCommand = parseFlagsOrExit(() => {
+  const parsed = parseCostArgs(process.argv.slice(2));
+  return parsed.help ? 'help' : parsed;
+}, USAGE);
 let prices: Prices;
-try {
-  command = parseCostArgs(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message, true);
-  throw error;
-}
-if (command.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
 const pricesPath = command.pricesPath ?? DEFAULT_PRICES_PATH;
 try {
   prices = loadPrices(pricesPath);
 } catch (error) {
-  if (error instanceof ConfigError) fail(error.message, false);
+  if (error instanceof ConfigError) fail(error.message);
   throw error;
 }
 

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../lib/errors.ts';
+import { parseFlagsOrExit } from './cli.ts';
 import { consoleTable, observations, writeReport } from './experiment/report.ts';
 import {
   LAMBDA_CONCURRENCY,
@@ -116,17 +117,7 @@ export async function runExperiment(
 }
 
 async function main(): Promise<void> {
-  let options: ExperimentOptions | 'help';
-  try {
-    options = parseExperimentArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const options = parseFlagsOrExit(() => parseExperimentArgs(process.argv.slice(2)), USAGE);
   const { settings, configurations } = options;
   process.stderr.write(
     `experiment: ${configurations.map((entry) => entry.label).join(', ')} at ${settings.rate} orders/s for ` +

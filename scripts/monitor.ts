@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../lib/errors.ts';
+import { parseFlagsOrExit } from './cli.ts';
 import { renderMonitor } from './monitor/render.ts';
 import { localTarget, stageTarget, type MonitorSample, type MonitorTarget } from './monitor/targets.ts';
 
@@ -64,17 +65,7 @@ export async function targetFor(options: MonitorOptions, env: NodeJS.ProcessEnv)
 }
 
 async function main(): Promise<void> {
-  let options: MonitorOptions | 'help';
-  try {
-    options = parseMonitorArgs(process.argv.slice(2), process.env);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const options = parseFlagsOrExit(() => parseMonitorArgs(process.argv.slice(2), process.env), USAGE);
   let target: MonitorTarget;
   try {
     target = await targetFor(options, process.env);

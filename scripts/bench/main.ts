@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { parseFlagsOrExit } from '../cli.ts';
 import { benchLambda, type LambdaBenchSettings } from './lambda.ts';
 import { describeMachine, loadAverage } from './machine.ts';
 import { benchProcessor, type ProcessorBenchSettings } from './processor.ts';
@@ -40,33 +41,21 @@ const QUICK: Plan = {
   lambda: { coldStarts: 3, timeoutMs: 20_000 },
 };
 
-function readArgs(argv: string[]): { quick: boolean; parts: Part[]; out: string | undefined } {
-  let values: { quick?: boolean; only?: string; out?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message.split('.')[0]}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
+function readArgs(argv: string[]): { quick: boolean; parts: Part[]; out: string | undefined } | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) return 'help';
   const parts = values.only ? values.only.split(',').map((part) => part.trim()) : [...PARTS];
   const unknown = parts.filter((part) => !(PARTS as readonly string[]).includes(part));
-  if (unknown.length > 0) {
-    process.stderr.write(`--only takes ${PARTS.join(', ')} (got ${unknown.join(', ')})\n`);
-    process.exit(2);
-  }
+  if (unknown.length > 0) throw new Error(`--only takes ${PARTS.join(', ')} (got ${unknown.join(', ')})`);
   const quick = values.quick === true;
   return { quick, parts: parts as Part[], out: values.out ?? (quick ? undefined : 'BENCHMARKS.md') };
 }
 
-const { quick, parts, out } = readArgs(process.argv.slice(2));
+const { quick, parts, out } = parseFlagsOrExit(() => readArgs(process.argv.slice(2)), USAGE);
 const plan = quick ? QUICK : FULL;
 const log = (line: string) => process.stderr.write(`  ${line}\n`);
 const startedAt = new Date();

@@ -34,6 +34,8 @@ export interface ProcessorConfig extends CommonConfig {
   waitTimeSeconds: number;
   retryDelaySeconds: number;
   shutdownTimeoutMs: number;
+  /** Where the liveness heartbeat is written for the container health check; none when unset. */
+  heartbeatFile?: string | undefined;
 }
 
 export type LambdaConfig = Pick<CommonConfig, 'logLevel' | 'processingTimeMs'>;
@@ -132,6 +134,7 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     waitTimeSeconds: reader.integer('PROCESSOR_WAIT_TIME_SECONDS', 20, 0, 20),
     retryDelaySeconds: reader.integer('PROCESSOR_RETRY_DELAY_SECONDS', 1, 0, 900),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 110_000),
+    heartbeatFile: reader.string('HEARTBEAT_FILE', '') || undefined,
   });
 }
 

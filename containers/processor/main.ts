@@ -9,7 +9,6 @@ const config = loadConfigOrExit(() => loadProcessorConfig());
 const logger = createLogger({ component: 'processor', level: config.logLevel });
 const processor = createProcessor(config, logger);
 // In the container image HEARTBEAT_FILE is set: the health check reads it (heartbeat.ts).
-const heartbeatFile = process.env.HEARTBEAT_FILE?.trim();
-const heartbeat = heartbeatFile ? startHeartbeat(heartbeatFile) : undefined;
+const heartbeat = config.heartbeatFile ? startHeartbeat(config.heartbeatFile) : undefined;
 stopOnSignals(logger, () => processor.stop().finally(() => heartbeat?.stop()));
 processor.start();

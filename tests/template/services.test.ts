@@ -134,9 +134,23 @@ describe('template: ECS services', function () {
     }
   });
 
-  it('waits for the NAT route before starting tasks, so the first image pull can succeed', () => {
+  it('waits for the whole way out before starting tasks, so the first image pull can succeed', () => {
     for (const service of ['ReceiverService', 'ProcessorService']) {
-      expect(asArray(resource(template, service).DependsOn)).to.include('PrivateDefaultRoute');
+      expect(asArray(resource(template, service).DependsOn), service).to.include.members([
+        'PrivateDefaultRoute',
+        'PrivateSubnet1RouteTableAssociation',
+        'PrivateSubnet2RouteTableAssociation',
+        'PublicDefaultRoute',
+        'PublicSubnet1RouteTableAssociation',
+        'PublicSubnet2RouteTableAssociation',
+      ]);
+    }
+  });
+
+  it("leaves the entry point and command to the image (no value, not an empty list)", () => {
+    for (const task of ['ReceiverTask', 'ProcessorTask']) {
+      expect(container(template, task).EntryPoint, task).to.deep.equal({ Ref: 'AWS::NoValue' });
+      expect(container(template, task).Command, task).to.deep.equal({ Ref: 'AWS::NoValue' });
     }
   });
 

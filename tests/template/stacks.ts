@@ -49,6 +49,19 @@ export function packagedStage(stage: string): Promise<PackagedStack> {
   return packagedOnce({ stage, mode: 'ecs' });
 }
 
+/** The stage `dev` in the default mode with these stage parameters given on the command line. */
+export function packagedWith(params: Record<string, string>): Promise<PackagedStack> {
+  return packagedOnce({ stage: STAGE, mode: 'ecs', params });
+}
+
+/** The message `sls package` stops with for these stage parameters (undefined when it succeeds). */
+export async function packageError(params: Record<string, string>): Promise<string | undefined> {
+  return packagedOnce({ stage: STAGE, mode: 'ecs', params }).then(
+    () => undefined,
+    (error: unknown) => (error as Error).message,
+  );
+}
+
 /** Templates of all three modes, for properties every mode must have. */
 export async function allModes(): Promise<PackagedStack[]> {
   return [await packaged('ecs'), await packaged('lambda'), await packaged('both')];

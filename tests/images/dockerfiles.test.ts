@@ -58,8 +58,14 @@ for (const component of COMPONENTS) {
     it('is multi-stage on a Node 24 base', () => {
       expect(stages(all)).to.have.length(2);
       expect(all.find((found) => found.keyword === 'ARG')?.args).to.match(/^NODE_IMAGE=node:24-/);
-      expect(args(build, 'FROM')).to.deep.equal(['${NODE_IMAGE} AS build']);
       expect(args(run, 'FROM')).to.deep.equal(['${NODE_IMAGE}']);
+    });
+
+    it("bundles on the builder's own platform and builds the image for the target one (Apple Silicon: no emulated npm ci)", () => {
+      expect(args(build, 'FROM')).to.deep.equal(['--platform=$BUILDPLATFORM ${NODE_IMAGE} AS build']);
+      // The run stage takes the platform docker build is given (linux/amd64 in npm run deploy).
+      expect(args(run, 'FROM').join(' ')).not.to.include('--platform');
+      expect(readFileSync(join(ROOT, 'containers', component, 'Dockerfile'), 'utf8').split('\n')[0]).to.equal('# syntax=docker/dockerfile:1');
     });
 
     it('bundles in the build stage with the same script the tests run', () => {

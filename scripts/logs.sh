@@ -11,14 +11,14 @@ source scripts/stage-args.sh
 parse_stage_args "$@"
 component=lambda
 tail=false
-for word in "${OWN_ARGS[@]}"; do
+for word in ${OWN_ARGS[@]+"${OWN_ARGS[@]}"}; do
   case "$word" in
     lambda|receiver|processor) component="$word" ;;
     *) fail "unknown argument \"$word\" (lambda, receiver or processor)" ;;
   esac
 done
 sls_args=()
-for word in "${SLS_ARGS[@]}"; do
+for word in ${SLS_ARGS[@]+"${SLS_ARGS[@]}"}; do
   case "$word" in
     --tail|-t|--follow) tail=true ;;
     *) sls_args+=("$word") ;;
@@ -36,12 +36,13 @@ if [ "$component" = lambda ]; then
   require_tools sls
   hint
   if $tail; then
-    exec sls logs --function processOrder --stage "$STAGE" --region "$REGION" --tail "${sls_args[@]}"
+    exec sls logs --function processOrder --stage "$STAGE" --region "$REGION" --tail ${sls_args[@]+"${sls_args[@]}"}
   fi
-  exec sls logs --function processOrder --stage "$STAGE" --region "$REGION" --startTime 10m "${sls_args[@]}"
+  exec sls logs --function processOrder --stage "$STAGE" --region "$REGION" --startTime 10m ${sls_args[@]+"${sls_args[@]}"}
 fi
 
 require_tools aws
+require_aws_cli 2.0.0 "aws logs tail exists only in AWS CLI v2"
 if $tail; then
   exec aws logs tail "$log_group" --region "$REGION" --log-stream-name-prefix "$component/" --follow
 fi

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { lintTemplate } from '../../scripts/lint-cfn.ts';
+import { requirePythonTool } from '../support/python-tools.ts';
 import { allModes, PACKAGE_TIMEOUT_MS, type PackagedStack } from './stacks.ts';
 
 /**
@@ -12,6 +13,7 @@ describe('template: cfn-lint', function () {
   let stacks: PackagedStack[];
 
   before(async function () {
+    requirePythonTool(this, 'cfn-lint');
     this.timeout(PACKAGE_TIMEOUT_MS);
     stacks = await allModes();
   });

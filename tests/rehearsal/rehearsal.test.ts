@@ -136,12 +136,15 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
   });
 
   describe(`stage ${ECS} (processorMode=ecs)`, () => {
-    it('the first deploy of a fresh stage makes the service-linked roles, creates the stack, builds and pushes both images, and runs them', async function () {
+    it('the first deploy of a fresh stage on a fresh account makes the service-linked roles, creates the stack, builds and pushes both images and deploys the services with them', async function () {
       this.timeout(200_000);
       // A fresh emulator: no service-linked role yet, as on an account that never ran ECS.
       expect(await rehearsal.serviceLinkedRoles('ecs.amazonaws.com')).to.deep.equal([]);
       expect(await rehearsal.serviceLinkedRoles('ecs.application-autoscaling.amazonaws.com')).to.deep.equal([]);
-      await firstDeploy(ECS, 'ecs');
+      const run = await firstDeploy(ECS, 'ecs');
+      for (const service of ['ecs.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com']) {
+        expect(run.stdout).to.include(`creating the service-linked role for ${service}`);
+      }
     });
 
     it('a second deploy of the same tag builds nothing and deploys the stack again', async function () {
@@ -298,7 +301,7 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
   });
 
   describe(`stage ${LAMBDA} (processorMode=lambda): its first deploy over the stack a failed first sls deploy leaves`, () => {
-    it('over a stack holding only the deployment bucket, the deploy takes the first-deploy path, builds, pushes and completes the stack', async function () {
+    it('over a stack holding only the deployment bucket, the deploy takes the first-deploy path, builds and pushes both images and completes the stack', async function () {
       this.timeout(200_000);
       // osls first creates a stack holding only its deployment bucket, then updates it to the full
       // template; when that update fails, AWS rolls it back to the bucket alone

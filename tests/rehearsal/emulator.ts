@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/child-process.ts';
 
 /**
- * One moto server (moto-server.py: moto 5.2 in server mode with three corrections it prints) on a
+ * One moto server (moto-server.py: moto 5.2 in server mode with four corrections it prints) on a
  * free loopback port for the whole rehearsal, and the AWS CLI pointed at it. Everything the
  * rehearsal reads from "AWS" it reads from here, through the same CLI the deploy scripts use.
  */

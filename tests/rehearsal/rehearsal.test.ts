@@ -44,7 +44,7 @@ import { imageEnv, startTask, taskEnv, type RunningTask } from './tasks.ts';
  *                     the removal
  *
  * What moto does not do is said in the output, never papered over: moto-server.py prints the
- * three moto defects it corrects, and the resource types moto's CloudFormation skips are listed
+ * four moto defects it corrects, and the resource types moto's CloudFormation skips are listed
  * and must each be covered by a template test (moto-coverage.ts).
  */
 const ECS = 'rehearsal-ecs';

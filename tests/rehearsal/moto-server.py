@@ -8,7 +8,9 @@ differs from CloudFormation's documented behaviour in a way the rehearsal would 
    how the Serverless Framework deploys) keeps the Outputs of the template it had before, none
    for a new stack: moto's ChangeSet.apply updates the resources but never re-reads the template's
    Outputs. CloudFormation resolves them on every execution, and the deploy script reads them
-   (repository URIs). Here the executed template and its Outputs become the stack's.
+   (repository URIs). Here the executed template and its Outputs become the stack's, and the
+   Outputs' exports are registered as moto's CreateStack registers them (moto's DeleteStack
+   expects to find them there).
 2. An AWS::ECS::TaskDefinition replaced by a stack update is registered with its container
    definitions in CloudFormation's PascalCase ("Image", "Environment"), which the ECS API then
    does not return: moto converts the keys to the API's camelCase when it creates the resource
@@ -29,20 +31,29 @@ from moto.ecs import models as ecs
 
 
 def _change_set_outputs() -> str:
-    original = getattr(cloudformation.ChangeSet, "apply", None)
+    original = getattr(cloudformation.CloudFormationBackend, "execute_change_set", None)
     if original is None:
-        return "not applied (ChangeSet.apply not found)"
+        return "not applied (CloudFormationBackend.execute_change_set not found)"
 
-    def apply(self):  # type: ignore[no-untyped-def]
-        original(self)
-        stack = self.stack
-        stack.template = self.template
-        stack.template_dict = self.template_dict
-        stack.description = self.template_dict.get("Description")
+    def execute_change_set(self, change_set_name: str, stack_name: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        original(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            found for found in self.change_sets.values() if found.change_set_name == change_set_name
+        )
+        stack = self.stacks[change_set.stack_id]
+        stack.template = change_set.template
+        stack.template_dict = change_set.template_dict
+        stack.description = change_set.template_dict.get("Description")
         stack.output_map = stack._create_output_map()
+        # The stack's exports are those of its template now, as create_stack registers them.
+        for name, export in list(self.exports.items()):
+            if export.exporting_stack_id == stack.stack_id:
+                del self.exports[name]
+        for export in stack.exports:
+            self.exports[export.name] = export
 
-    cloudformation.ChangeSet.apply = apply
-    return "stack Outputs are resolved when a change set is executed"
+    cloudformation.CloudFormationBackend.execute_change_set = execute_change_set
+    return "stack Outputs (and their exports) are resolved when a change set is executed"
 
 
 def _task_definition_update() -> str:

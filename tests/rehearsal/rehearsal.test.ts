@@ -131,6 +131,8 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
     rehearsal?.killAll();
     await Promise.all(tasks.map((task) => task.stop(5000)));
     await Promise.all(fakes.map((fake) => fake.close()));
+    // Every error moto hit, expected (the error cases) or not: a moto crash shows up here.
+    for (const problem of emulator?.problems() ?? []) note(`moto raised: ${problem}`);
     await emulator?.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
@@ -381,7 +383,11 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
     });
   });
 
-  describe('what moto did not create', () => {
+  describe('what moto did not do', () => {
+    it('moto raised no error anywhere: a crash that a client retried past would otherwise go unseen', function () {
+      expect(emulator!.problems(), "moto's tracebacks").to.deep.equal([]);
+    });
+
     it('every resource type moto skipped is covered by a template test', function () {
       expect(skipped.size, 'no deployed stack was examined (did every deploy fail?)').to.be.greaterThan(0);
       const types = [...skipped.keys()].sort();

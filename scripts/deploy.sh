@@ -41,47 +41,58 @@ image_tag() {
 TAG="${IMAGE_TAG:-$(image_tag)}"
 [ "$TAG" != "$NO_IMAGE" ] || fail "IMAGE_TAG must not be \"$NO_IMAGE\": that tag means a stage without images"
 
-# Makes sure the service-linked role of an AWS service exists. CloudFormation does not wait for
-# one that a resource creates on the fly: on an account that never had an ECS cluster, creating
-# a cluster with capacity providers fails with "Unable to assume the service linked role".
-ensure_service_linked_role() {
-  local service="$1" purpose="$2" path="/aws-service-role/$1/" role errors status=0 attempt
-  role="$(aws iam list-roles --path-prefix "$path" --query 'Roles[0].RoleName' --output text)" || exit 1
-  if ! is_none "$role"; then
-    step "service-linked role $role exists ($purpose)"
-    return
-  fi
-  step "creating the service-linked role for $service ($purpose)"
-  errors="$(mktemp)"
-  aws iam create-service-linked-role --aws-service-name "$service" >/dev/null 2>"$errors" || status=$?
-  # Created meanwhile by someone else: AWS says "has been taken" or "already exists".
-  if [ "$status" -ne 0 ] && ! grep -q -e 'has been taken' -e 'already exists' "$errors"; then
-    cat "$errors" >&2
+# Makes sure the service-linked roles of these AWS services exist ("principal:purpose" each).
+# CloudFormation does not wait for one that a resource creates on the fly: on an account that
+# never had an ECS cluster, creating a cluster with capacity providers fails with "Unable to
+# assume the service linked role".
+ensure_service_linked_roles() {
+  local entry service path role errors status created="" attempt
+  for entry in "$@"; do
+    service="${entry%%:*}"
+    role="$(aws iam list-roles --path-prefix "/aws-service-role/$service/" --query 'Roles[0].RoleName' --output text)" || exit 1
+    if ! is_none "$role"; then
+      step "service-linked role $role exists (${entry#*:})"
+      continue
+    fi
+    step "creating the service-linked role for $service (${entry#*:})"
+    errors="$(mktemp)"
+    status=0
+    aws iam create-service-linked-role --aws-service-name "$service" >/dev/null 2>"$errors" || status=$?
+    # Created meanwhile by someone else: AWS says "has been taken" or "already exists".
+    if [ "$status" -ne 0 ] && ! grep -q -e 'has been taken' -e 'already exists' "$errors"; then
+      cat "$errors" >&2
+      rm -f "$errors"
+      fail "could not create the service-linked role for $service (it needs iam:CreateServiceLinkedRole)"
+    fi
     rm -f "$errors"
-    fail "could not create the service-linked role for $service (it needs iam:CreateServiceLinkedRole)"
-  fi
-  rm -f "$errors"
-  # IAM is eventually consistent: wait until the role can be read, then a little longer.
-  for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-    role="$(aws iam list-roles --path-prefix "$path" --query 'Roles[0].RoleName' --output text)" || exit 1
-    is_none "$role" || break
-    sleep 3
+    created="$created $service"
   done
-  is_none "$role" && fail "the service-linked role for $service was created but cannot be read after a minute"
-  step "waiting 10 s for $role to be usable everywhere"
+  [ -n "$created" ] || return 0
+  # IAM is eventually consistent: wait until each new role can be read, then a little longer.
+  for service in $created; do
+    for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+      role="$(aws iam list-roles --path-prefix "/aws-service-role/$service/" --query 'Roles[0].RoleName' --output text)" || exit 1
+      is_none "$role" || break
+      sleep 3
+    done
+    is_none "$role" && fail "the service-linked role for $service was created but cannot be read after a minute"
+  done
+  step "waiting 10 s for the new service-linked roles to be usable everywhere"
   sleep 10
 }
 
-# Waits until SQS takes the names of queues that a rolled-back first deploy deleted: 60 s after
-# the stack's last event (the end of its rollback).
+# SQS refuses the name of a deleted queue for 60 s. When the stack deleted queues (a rolled-back
+# first deploy), waits until 60 s after the last such deletion.
 wait_for_queue_names() {
-  local last wait
-  last="$(aws cloudformation describe-stack-events --stack-name "$STACK" --region "$REGION" \
-    --query 'StackEvents[0].Timestamp' --output text)" || exit 1
-  wait="$(node -e 'const last = Date.parse(process.argv[1]); console.log(Number.isNaN(last) ? 0 : Math.max(0, Math.ceil((last + Number(process.argv[2]) * 1000 - Date.now()) / 1000)))' \
-    "$last" "$QUEUE_NAME_COOLDOWN_SECONDS")" || exit 1
+  local deleted wait
+  deleted="$(aws cloudformation describe-stack-events --stack-name "$STACK" --region "$REGION" \
+    --query "StackEvents[?ResourceType=='AWS::SQS::Queue' && ResourceStatus=='DELETE_COMPLETE'] | [0].Timestamp" \
+    --output text)" || exit 1
+  is_none "$deleted" && return 0
+  wait="$(node -e 'const at = Date.parse(process.argv[1]); console.log(Number.isNaN(at) ? 0 : Math.max(0, Math.ceil((at + Number(process.argv[2]) * 1000 - Date.now()) / 1000)))' \
+    "$deleted" "$QUEUE_NAME_COOLDOWN_SECONDS")" || exit 1
   if [ "$wait" -gt 0 ]; then
-    step "waiting ${wait} s: SQS takes the name of a deleted queue again only ${QUEUE_NAME_COOLDOWN_SECONDS} s after its deletion"
+    step "waiting ${wait} s: the stack deleted its queues, and SQS takes a deleted queue's name again only ${QUEUE_NAME_COOLDOWN_SECONDS} s later"
     sleep "$wait"
   fi
 }
@@ -121,8 +132,8 @@ if [ -z "$receiver_uri" ] || [ -z "$processor_uri" ]; then
     step "stack $STACK has no image repositories: its first deploy did not finish; starting it again"
     wait_for_queue_names
   fi
-  ensure_service_linked_role ecs.amazonaws.com "ECS clusters with Fargate capacity providers"
-  ensure_service_linked_role ecs.application-autoscaling.amazonaws.com "autoscaling of the ECS services"
+  ensure_service_linked_roles "ecs.amazonaws.com:ECS clusters with Fargate capacity providers" \
+    "ecs.application-autoscaling.amazonaws.com:autoscaling of the ECS services"
   step "first deploy of stage $STAGE: stack $STACK with no task running (imageTag=$NO_IMAGE): repositories, network, messaging"
   sls deploy --stage "$STAGE" --region "$REGION" ${SLS_ARGS[@]+"${SLS_ARGS[@]}"} --param "imageTag=$NO_IMAGE"
   receiver_uri="$(stack_output ReceiverRepositoryUri)"

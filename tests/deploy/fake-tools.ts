@@ -24,8 +24,8 @@ export interface FakeTools {
   /** Makes `aws <service> <operation>` (or `sls deploy`: 'sls', 'deploy') fail with this error. */
   failCall(service: string, operation: string, error: string): Promise<void>;
   clearFailures(): Promise<void>;
-  /** The timestamp of the stack's latest event, as describe-stack-events gives it. */
-  setLastEvent(timestamp: string): Promise<void>;
+  /** When the stack deleted a queue, as describe-stack-events gives it. */
+  setQueueDeleted(timestamp: string): Promise<void>;
   /** A service-linked role that exists already, by its service principal. */
   addServiceLinkedRole(service: string): Promise<void>;
   cleanup(): Promise<void>;
@@ -57,8 +57,8 @@ export async function createFakeTools(stage: string): Promise<FakeTools> {
     async clearFailures() {
       await rm(join(state, 'fail'), { recursive: true, force: true });
     },
-    async setLastEvent(timestamp: string) {
-      await writeFile(join(state, 'last-event'), `${timestamp}\n`);
+    async setQueueDeleted(timestamp: string) {
+      await writeFile(join(state, 'queue-deleted'), `${timestamp}\n`);
     },
     async addServiceLinkedRole(service: string) {
       await mkdir(join(state, 'roles'), { recursive: true });

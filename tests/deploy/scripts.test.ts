@@ -77,7 +77,7 @@ describe('npm run deploy / remove / logs (with stand-ins for aws, docker and sls
       const service = role.split(' ').at(-1);
       expect(calls.slice(created + 1, firstDeploy)).to.include(`aws iam list-roles --path-prefix /aws-service-role/${service}/ --query Roles[0].RoleName --output text`);
     }
-    expect(calls.slice(0, firstDeploy).filter((call) => call === 'sleep 10')).to.have.length(2);
+    expect(calls.slice(0, firstDeploy).filter((call) => call === 'sleep 10')).to.have.length(1);
   });
 
   it('creates no service-linked role that exists already', async () => {
@@ -114,7 +114,7 @@ describe('npm run deploy / remove / logs (with stand-ins for aws, docker and sls
     const failed = run(fakes, 'deploy.sh', ['--stage', STAGE]);
     expect(failed.status).to.equal(1);
     await fakes.setStackStatus('UPDATE_ROLLBACK_COMPLETE', { outputs: false });
-    await fakes.setLastEvent(new Date(Date.now() - 20_000).toISOString());
+    await fakes.setQueueDeleted(new Date(Date.now() - 20_000).toISOString());
     await fakes.clearFailures();
     await fakes.clearCalls();
 
@@ -132,6 +132,14 @@ describe('npm run deploy / remove / logs (with stand-ins for aws, docker and sls
       ...build('processor'),
       `sls deploy --stage ${STAGE} --region us-east-1 --param imageTag=${TAG}`,
     ]);
+  });
+
+  it('over a stack that deleted no queue (osls\'s bucket-only stack), starts the first deploy without waiting', async () => {
+    await fakes.setStackStatus('UPDATE_COMPLETE', { outputs: false });
+    const result = run(fakes, 'deploy.sh', ['--stage', STAGE]);
+    expect(result.status, result.stderr).to.equal(0);
+    expect(result.stdout).to.include('has no image repositories');
+    expect((await fakes.calls()).filter((call) => call.startsWith('sleep') && call !== 'sleep 10')).to.deep.equal([]);
   });
 
   for (const status of ['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'DELETE_IN_PROGRESS', 'REVIEW_IN_PROGRESS']) {

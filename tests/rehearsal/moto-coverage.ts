@@ -42,6 +42,9 @@ export const TEMPLATE_TESTS_FOR_SKIPPED_TYPES: Record<string, Coverage[]> = {
   'AWS::Lambda::Permission': [
     { file: 'tests/template/lambda.test.ts', mentions: "'AWS::Lambda::Permission'", checks: 'SNS may invoke the Lambda' },
   ],
+  'AWS::S3::BucketPolicy': [
+    { file: 'tests/template/iam.test.ts', mentions: "'AWS::S3::BucketPolicy'", checks: 'the deployment bucket refuses requests without TLS' },
+  ],
   'AWS::EC2::SecurityGroupIngress': [
     { file: 'tests/template/network.test.ts', mentions: "'AWS::EC2::SecurityGroupIngress'", checks: 'load balancer → receiver rule' },
   ],

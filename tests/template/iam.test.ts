@@ -117,3 +117,35 @@ describe('template: IAM', function () {
     }
   });
 });
+
+describe('template: the deployment bucket', function () {
+  let stacks: PackagedStack[];
+
+  before(async function () {
+    this.timeout(PACKAGE_TIMEOUT_MS);
+    stacks = await allModes();
+  });
+
+  it('is encrypted and refuses every request that does not come over TLS', () => {
+    for (const { template, mode } of stacks) {
+      expect(props(template, 'ServerlessDeploymentBucket').BucketEncryption, mode).to.deep.equal({
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      });
+      const [[, policy], ...others] = ofType(template, 'AWS::S3::BucketPolicy');
+      expect(others, mode).to.deep.equal([]);
+      expect(policy?.Bucket, mode).to.deep.equal(ref('ServerlessDeploymentBucket'));
+      expect(policy?.PolicyDocument.Statement, mode).to.deep.equal([
+        {
+          Action: 's3:*',
+          Effect: 'Deny',
+          Principal: '*',
+          Resource: [
+            { 'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':s3:::', ref('ServerlessDeploymentBucket'), '/*']] },
+            { 'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':s3:::', ref('ServerlessDeploymentBucket')]] },
+          ],
+          Condition: { Bool: { 'aws:SecureTransport': false } },
+        },
+      ]);
+    }
+  });
+});

@@ -131,8 +131,9 @@ describe('template: the deployment bucket', function () {
       expect(props(template, 'ServerlessDeploymentBucket').BucketEncryption, mode).to.deep.equal({
         ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
       });
-      const [[, policy], ...others] = ofType(template, 'AWS::S3::BucketPolicy');
-      expect(others, mode).to.deep.equal([]);
+      const policies = ofType(template, 'AWS::S3::BucketPolicy');
+      expect(policies, mode).to.have.length(1);
+      const policy = policies[0]?.[1];
       expect(policy?.Bucket, mode).to.deep.equal(ref('ServerlessDeploymentBucket'));
       expect(policy?.PolicyDocument.Statement, mode).to.deep.equal([
         {

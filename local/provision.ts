@@ -1,4 +1,10 @@
-import { CreateTopicCommand, SubscribeCommand, type SNSClient } from '@aws-sdk/client-sns';
+import {
+  CreateTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  SubscribeCommand,
+  UnsubscribeCommand,
+  type SNSClient,
+} from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { messagingSettings, resourceNames } from '../lib/messaging-settings.ts';
 
@@ -80,6 +86,19 @@ export async function provisionMessaging(options: ProvisionOptions): Promise<Pro
       new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: invoker.arn, Attributes: { RawMessageDelivery: 'false' } }),
     );
     lambdaSubscriptionArn = SubscriptionArn;
+  }
+
+  // The emulator may resume an earlier run's state (npm start keeps it): a subscription that
+  // run's mode made and this one does not use would keep filling a queue nobody drains.
+  const unused = new Set([
+    ...(mode === 'lambda' ? [orders.arn] : []),
+    ...(mode === 'ecs' ? [invoker.arn] : []),
+  ]);
+  const { Subscriptions = [] } = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+  for (const subscription of Subscriptions) {
+    if (subscription.Endpoint && unused.has(subscription.Endpoint) && subscription.SubscriptionArn) {
+      await sns.send(new UnsubscribeCommand({ SubscriptionArn: subscription.SubscriptionArn }));
+    }
   }
 
   return {

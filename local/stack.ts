@@ -1,3 +1,4 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DestinationStream } from 'pino';
 import { createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
 import type { AwsConfig, LogLevel, ProcessorConfig } from '../lib/config.ts';
@@ -20,6 +21,8 @@ export interface LocalStackOptions {
   emulatorPort: number;
   /** Use an emulator that is already running instead of starting one. */
   emulatorEndpoint?: string;
+  /** Where the emulator keeps its state, so that a later start resumes it (in memory when absent). */
+  dataDir?: string;
   processingTimeMs: number;
   concurrency: number;
   logLevel: LogLevel;
@@ -47,8 +50,28 @@ export interface LocalStack {
   processor: QueueConsumer | undefined;
   invoker: LocalLambdaInvoker | undefined;
   receiver: ReceiverServer;
-  /** Receiver first (no new orders), then the workers drain, then the emulator. */
-  stop(): Promise<void>;
+  /**
+   * Receiver first (no new orders), then the workers drain, then the emulator. Says how many
+   * orders the queues still hold: with a data folder, the next start resumes them.
+   */
+  stop(): Promise<QueuedOrders>;
+}
+
+/** Orders still queued when the stack stopped, per path that drains a queue. */
+export interface QueuedOrders {
+  ecs?: number;
+  lambda?: number;
+}
+
+/** Messages a queue holds: waiting, in flight (back when their visibility ends) and delayed. */
+async function queued(sqs: ReturnType<typeof createSqsClient>, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return Object.values(Attributes).reduce((sum, value) => sum + Number(value ?? 0), 0);
 }
 
 /**
@@ -60,7 +83,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const logger = (component: string) =>
     createLogger({ component, level: options.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
 
-  const emulator = options.emulatorEndpoint ? undefined : await startEmulator(options.emulatorPort);
+  const emulator = options.emulatorEndpoint ? undefined : await startEmulator(options.emulatorPort, options.dataDir);
   const emulatorUrl = options.emulatorEndpoint ?? emulator?.url ?? '';
   const aws: AwsConfig = { region: options.region ?? 'us-east-1', endpoint: emulatorUrl };
   const started: { stop(): Promise<unknown> }[] = [];
@@ -119,12 +142,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       publisher: new SnsOrderPublisher(createSnsClient(aws), resources.topicArn),
     });
 
-    let stopped: Promise<void> | undefined;
+    let stopped: Promise<QueuedOrders> | undefined;
     const stop = () => {
       stopped ??= (async () => {
         await receiver.stop();
         await Promise.all(started.map((component) => component.stop()));
-        await emulator?.stop();
+        const left: QueuedOrders = {};
+        try {
+          if (options.mode !== 'lambda') left.ecs = await queued(sqs, resources.ordersQueueUrl);
+          if (options.mode !== 'ecs') left.lambda = await queued(sqs, resources.lambdaInvokerQueueUrl);
+        } finally {
+          await emulator?.stop();
+        }
+        return left;
       })();
       return stopped;
     };

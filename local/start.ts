@@ -1,22 +1,39 @@
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EnvReader, LOG_LEVELS } from '../lib/config.ts';
+import { onStopSignals } from '../lib/process-lifecycle.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { parseFlagsOrExit } from '../scripts/cli.ts';
 import { PROCESSOR_MODES, type ProcessorMode } from './provision.ts';
 import { startStatsServer } from './stats-server.ts';
-import { startLocalStack, type LocalStackOptions } from './stack.ts';
+import { startLocalStack, type LocalStackOptions, type QueuedOrders } from './stack.ts';
 
-const USAGE = `Usage: npm start -- [--processor ecs|lambda|both] [--port N]
+const USAGE = `Usage: npm start -- [--processor ecs|lambda|both] [--port N] [--fresh]
 
 Runs the whole ordersync pipeline on this machine: the SNS/SQS emulator, the receiver, and the
 ECS processor and/or the SNS-triggered Lambda (through a local invoker).
 
+The emulator keeps its queues in LOCAL_DATA_DIR, so orders still queued when it stops are
+processed after the next start, as SQS would keep them. --fresh discards them and starts empty.
+
 Environment: PORT (8080), EMULATOR_PORT (4566), STATS_PORT (4567), PROCESSING_TIME_MS (3000),
-PROCESSOR_CONCURRENCY (100), LOG_LEVEL (info).`;
+PROCESSOR_CONCURRENCY (100), LOG_LEVEL (info), LOCAL_DATA_DIR (local/data).`;
+
+/** The default data folder, in the project and ignored by git. */
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('data', import.meta.url));
 
 const SEED_ORDER = '{"order_id":"001","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99}]}';
 
-type StartOptions = LocalStackOptions & { statsPort: number };
+type StartOptions = LocalStackOptions & { statsPort: number; dataDir: string; fresh: boolean };
+
+/** The environment variable each port comes from, for a port-in-use message. */
+const PORT_VARIABLES = (options: StartOptions): [number, string][] => [
+  [options.port, 'PORT (or --port)'],
+  [options.emulatorPort, 'EMULATOR_PORT'],
+  [options.statsPort, 'STATS_PORT'],
+];
 
 function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
   const { values } = parseArgs({
@@ -24,6 +41,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     options: {
       processor: { type: 'string', default: 'ecs' },
       port: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -42,6 +60,8 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     processingTimeMs: reader.integer('PROCESSING_TIME_MS', 3000, 0, 600_000),
     concurrency: reader.integer('PROCESSOR_CONCURRENCY', 100, 1, 1000),
     logLevel: reader.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    dataDir: resolve(reader.string('LOCAL_DATA_DIR', DEFAULT_DATA_DIR)),
+    fresh: values.fresh ?? false,
   });
 }
 
@@ -56,7 +76,8 @@ function banner(options: StartOptions, stack: Awaited<ReturnType<typeof startLoc
     `  orders queue    ${stack.resources.ordersQueueUrl}`,
     `  orders DLQ      ${stack.resources.ordersDeadLetterQueueUrl}`,
     `  Lambda failures ${stack.resources.lambdaFailureQueueUrl}`,
-    `  processing      ${options.processingTimeMs} ms per order, ${options.concurrency} ECS workers`,
+    `  processing      ${options.processingTimeMs} ms per order${options.mode === 'lambda' ? '' : `, ${options.concurrency} ECS workers`}`,
+    `  local state     ${options.dataDir}   (queued orders survive a restart; --fresh starts empty)`,
     `  stats           ${statsUrl}   (what npm run monitor reads)`,
     '',
     'Send a first order:',
@@ -74,6 +95,7 @@ async function main(): Promise<void> {
   let stack: Awaited<ReturnType<typeof startLocalStack>>;
   let stats: Awaited<ReturnType<typeof startStatsServer>>;
   try {
+    if (options.fresh) await rm(options.dataDir, { recursive: true, force: true });
     stack = await startLocalStack(options);
     const started = new Date().toISOString();
     const running = stack;
@@ -87,33 +109,43 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const code = (error as { code?: string }).code;
+    const port = (error as { port?: number }).port;
+    const variable = PORT_VARIABLES(options).find(([value]) => value === port)?.[1] ?? 'PORT, EMULATOR_PORT or STATS_PORT';
     const message =
       code === 'EADDRINUSE'
-        ? `cannot start: port ${(error as { port?: number }).port ?? ''} is already in use (set PORT or EMULATOR_PORT to another port)`
+        ? `cannot start: port ${port ?? ''} is already in use (set ${variable} to another port)`
         : `cannot start: ${(error as Error).message}`;
     process.stderr.write(`${message}\n`);
     process.exit(1);
   }
   process.stdout.write(banner(options, stack, stats.url));
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    process.stdout.write(`\n${signal}: stopping (in-flight orders finish first; Ctrl-C again to quit now)\n`);
-    Promise.all([stats.stop(), stack.stop()]).then(
-      () => {
-        process.stdout.write('stopped\n');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`stop failed: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  onStopSignals(
+    (signal) => {
+      process.stdout.write(`\n${signal}: stopping (in-flight orders finish first; Ctrl-C again to quit now)\n`);
+      Promise.all([stats.stop(), stack.stop()]).then(
+        ([, left]) => {
+          process.stdout.write(`stopped${leftover(left)}\n`);
+          process.exit(0);
+        },
+        (error: unknown) => {
+          process.stderr.write(`stop failed: ${(error as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    },
+    () => process.exit(130),
+  );
+}
+
+/** What the queues still hold when the stack stops, and what becomes of it. */
+function leftover(left: QueuedOrders): string {
+  const parts = [
+    ...(left.ecs ? [`${left.ecs} in the orders queue`] : []),
+    ...(left.lambda ? [`${left.lambda} waiting for the Lambda`] : []),
+  ];
+  if (parts.length === 0) return ': no order left queued';
+  return `: ${parts.join(', ')} left queued; the next npm start processes them (npm start -- --fresh discards them)`;
 }
 
 await main();

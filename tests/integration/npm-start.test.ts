@@ -1,8 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../support/eventually.ts';
 import { freePort, groupAlive, killGroup, spawnChild, type Child } from '../support/child-process.ts';
 import { processedCounts } from '../../local/log-collector.ts';
-import { request, SEED_ORDER } from '../support/orders.ts';
+import { makeOrder, request, sendAsyncOrders, SEED_ORDER } from '../support/orders.ts';
 
 /** npm's own notices about this machine's npm configuration are not the project's output. */
 const projectErrors = (stderr: string) =>
@@ -14,6 +17,15 @@ const projectErrors = (stderr: string) =>
 describe('npm start (the whole local stack as a user runs it)', function () {
   this.timeout(60_000);
   let child: Child | undefined;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'ordersync-local-data-'));
+  });
+
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   afterEach(() => {
     if (child) killGroup(child);
@@ -22,7 +34,8 @@ describe('npm start (the whole local stack as a user runs it)', function () {
 
   it('starts everything, prints where it listens, processes an order on both paths, and stops cleanly on Ctrl-C', async () => {
     const port = await freePort();
-    child = spawnChild('npm', ['start', '--', '--processor', 'both'], {
+    child = spawnChild('npm', ['start', '--', '--processor', 'both', '--fresh'], {
+      LOCAL_DATA_DIR: dataDir,
       PORT: String(port),
       EMULATOR_PORT: String(await freePort()),
       STATS_PORT: String(await freePort()),
@@ -63,5 +76,95 @@ describe('npm start (the whole local stack as a user runs it)', function () {
     expect(code).to.not.equal(0);
     expect(child.stderr()).to.contain('--processor must be one of ecs, lambda, both (got "kafka")');
     expect(child.stderr()).to.not.match(/\bat .+\.(ts|js):\d+/);
+  });
+});
+
+describe('npm start: Ctrl-C under load, and the backlog across restarts', function () {
+  this.timeout(180_000);
+  let child: Child | undefined;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'ordersync-local-data-'));
+  });
+
+  afterEach(() => {
+    if (child) killGroup(child);
+    child = undefined;
+  });
+
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** npm start as a user runs it, slow enough (5 workers, 200 ms an order) to leave a backlog. */
+  async function start(...args: string[]): Promise<{ child: Child; url: string }> {
+    const port = await freePort();
+    const started = spawnChild('npm', ['start', '--', ...args], {
+      PORT: String(port),
+      EMULATOR_PORT: String(await freePort()),
+      STATS_PORT: String(await freePort()),
+      PROCESSING_TIME_MS: '200',
+      PROCESSOR_CONCURRENCY: '5',
+      LOCAL_DATA_DIR: dataDir,
+    });
+    child = started;
+    await eventually('the banner', () => started.stdout().includes('Ctrl-C stops everything'), 30_000);
+    return { child: started, url: `http://127.0.0.1:${port}` };
+  }
+
+  /** One Ctrl-C, as a terminal sends it to the whole foreground process group. */
+  async function ctrlC(started: Child): Promise<void> {
+    process.kill(-(started.process.pid ?? 0), 'SIGINT');
+    const { code, signal } = await started.exited;
+    // 130 would be "quit now": the stack gave up its drain.
+    expect(code === 0 || signal === 'SIGINT', JSON.stringify({ code, signal, stdout: started.stdout().slice(-500) })).to.equal(true);
+    expect(started.stdout()).to.match(/stopped: (no order left queued|\d+ in the orders queue left queued)/);
+    child = undefined;
+  }
+
+  it('one Ctrl-C during a burst drains, and every order answered 202 is processed once, this run or the next', async () => {
+    const accepted: string[] = [];
+    const processed = new Map<string, number>();
+    const count = (started: Child) => {
+      for (const [id, times] of processedCounts(started.logs, 'ecs')) processed.set(id, (processed.get(id) ?? 0) + times);
+    };
+    for (let run = 1; run <= 3; run += 1) {
+      const { child: started, url } = await start();
+      const orders = Array.from({ length: 40 }, (_, index) => makeOrder(`burst-${run}-${index}`));
+      const answers = await sendAsyncOrders(url, orders, 40);
+      answers.forEach((answer, index) => {
+        if (answer.status === 202) accepted.push(orders[index]!.order_id);
+      });
+      await ctrlC(started);
+      count(started);
+    }
+    expect(accepted).to.have.length(120);
+    expect(processed.size, 'processed before the last start').to.be.below(120);
+
+    // The next start resumes the backlog the earlier ones left.
+    const { child: last } = await start();
+    await last.logs.waitFor('every accepted order', () => {
+      const seen = processedCounts(last.logs, 'ecs');
+      return accepted.every((id) => processed.has(id) || seen.has(id));
+    }, 60_000);
+    await ctrlC(last);
+    count(last);
+    expect(last.stdout()).to.include('stopped: no order left queued');
+    const notOnce = accepted.filter((id) => processed.get(id) !== 1).map((id) => `${id}: ${processed.get(id) ?? 0}`);
+    expect(notOnce, 'orders not processed exactly once').to.deep.equal([]);
+  });
+
+  it('npm start -- --fresh discards what was queued', async () => {
+    const { child: first, url } = await start();
+    await sendAsyncOrders(url, Array.from({ length: 30 }, (_, index) => makeOrder(`fresh-${index}`)), 30);
+    await ctrlC(first);
+    expect(first.stdout()).to.match(/stopped: \d+ in the orders queue left queued/);
+
+    const { child: fresh } = await start('--fresh');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await ctrlC(fresh);
+    expect(processedCounts(fresh.logs, 'ecs').size).to.equal(0);
+    expect(fresh.stdout()).to.include('stopped: no order left queued');
   });
 });

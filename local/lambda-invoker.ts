@@ -27,6 +27,20 @@ export interface LocalLambdaInvokerOptions {
   concurrency: number;
 }
 
+/**
+ * The function's own figures, as CloudWatch counts them for a deployed Lambda: Invocations (each
+ * attempt, retries included) and Errors (attempts that failed), plus what became of each order:
+ * processed, or sent to the on-failure destination after its last retry.
+ */
+export interface LambdaStats {
+  /** Orders whose invocations are under way or waiting for a retry. */
+  inFlight: number;
+  invocations: number;
+  errors: number;
+  succeeded: number;
+  deadLettered: number;
+}
+
 class InvocationTimeout extends Error {
   constructor(timeoutMs: number) {
     super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
@@ -43,6 +57,7 @@ class InvocationTimeout extends Error {
 export class LocalLambdaInvoker {
   private readonly consumer: QueueConsumer;
   private readonly options: LocalLambdaInvokerOptions;
+  private readonly counters = { invocations: 0, errors: 0, succeeded: 0, deadLettered: 0 };
 
   constructor(options: LocalLambdaInvokerOptions) {
     this.options = options;
@@ -65,9 +80,9 @@ export class LocalLambdaInvoker {
     return this.consumer.stop();
   }
 
-  /** Invocations under way (including retries waiting for their turn) and totals. */
-  get stats() {
-    return this.consumer.stats;
+  /** Orders under way (including retries waiting for their turn) and the function's totals. */
+  get stats(): LambdaStats {
+    return { inFlight: this.consumer.stats.inFlight, ...this.counters };
   }
 
   private async deliver(message: Message, signal: AbortSignal): Promise<void> {
@@ -77,12 +92,15 @@ export class LocalLambdaInvoker {
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       if (attempt > 1) await sleep(this.options.retryDelaysMs[attempt - 2], undefined, { signal });
       const context = lambdaContext(this.options.functionName, this.options.timeoutMs);
+      this.counters.invocations += 1;
       try {
         await this.invoke(event, context);
+        this.counters.succeeded += 1;
         return;
       } catch (error) {
         lastError = error;
         if (signal.aborted) throw error;
+        this.counters.errors += 1;
         this.options.logger.warn(
           {
             event: 'lambda.invocation_failed',
@@ -136,6 +154,7 @@ export class LocalLambdaInvoker {
       responsePayload: { errorType: code, errorMessage: message },
     };
     await this.options.sqs.send(new SendMessageCommand({ QueueUrl: this.options.failureQueueUrl, MessageBody: JSON.stringify(record) }));
+    this.counters.deadLettered += 1;
     const details = this.describeRecord(event);
     this.options.logger.error(
       { event: 'order.dead_lettered', path: 'lambda', ...details, attempts, destination: this.options.failureQueueUrl },

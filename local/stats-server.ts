@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConsumerStats } from '../lib/queue-consumer.ts';
+import type { LambdaStats } from './lambda-invoker.ts';
 
 /** Counters of the local stack since it started, for `npm run monitor`. */
 export interface LocalStats {
   started_at: string;
   processor: ConsumerStats | null;
-  lambda: ConsumerStats | null;
+  lambda: LambdaStats | null;
 }
 
 /**

@@ -5,7 +5,7 @@ import { parseFlagsOrExit } from './cli.ts';
 import { renderMonitor } from './monitor/render.ts';
 import { localTarget, stageTarget, type MonitorSample, type MonitorTarget } from './monitor/targets.ts';
 
-const USAGE = `Usage: npm run monitor -- [--stage NAME] [--region REGION] [--interval S] [--once]
+const USAGE = `Usage: npm run monitor -- [--stage NAME] [--region REGION] [--interval S] [--once] [--json]
 
 Shows, refreshed every second, the orders queue's waiting and in-flight counts and their
 trend, the dead-letter queues' depths, and the processing rate of each path.
@@ -19,7 +19,8 @@ Options:
   --stage NAME     the stage to watch (default local)
   --region REGION  AWS region of the stage (default AWS_REGION, else us-east-1)
   --interval S     seconds between refreshes (default 1)
-  --once           print one reading and exit (for scripts)
+  --once           print one reading and exit: status 0, or 1 when nothing answered
+  --json           print each reading as one line of JSON instead of the screen (for scripts)
   -h, --help       this text`;
 
 interface MonitorOptions {
@@ -27,6 +28,12 @@ interface MonitorOptions {
   region: string;
   intervalMs: number;
   once: boolean;
+  json: boolean;
+}
+
+/** Whether anything answered: a queue that could be read, or the path counters. */
+export function answered(sample: MonitorSample): boolean {
+  return sample.queues.some((queue) => queue.depth !== undefined) || sample.processing.error === undefined;
 }
 
 export function parseMonitorArgs(argv: string[], env: NodeJS.ProcessEnv): MonitorOptions | 'help' {
@@ -38,6 +45,7 @@ export function parseMonitorArgs(argv: string[], env: NodeJS.ProcessEnv): Monito
       region: { type: 'string' },
       interval: { type: 'string', default: '1' },
       once: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +60,7 @@ export function parseMonitorArgs(argv: string[], env: NodeJS.ProcessEnv): Monito
     region: values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     intervalMs: Math.round(interval * 1000),
     once: values.once,
+    json: values.json,
   };
 }
 
@@ -73,7 +82,7 @@ async function main(): Promise<void> {
     process.stderr.write(`cannot watch stage ${options.stage}: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  const interactive = process.stdout.isTTY === true && !options.once;
+  const interactive = process.stdout.isTTY === true && !options.once && !options.json;
   const history: MonitorSample[] = [];
   let running = true;
   process.on('SIGINT', () => {
@@ -83,11 +92,19 @@ async function main(): Promise<void> {
   try {
     while (running) {
       const started = Date.now();
-      history.push(await target.sample());
+      const sample = await target.sample();
+      history.push(sample);
       while (history.length > 0 && (history[0]?.at ?? 0) < started - 60_000) history.shift();
-      const screen = renderMonitor(history, { description: target.description, intervalMs: options.intervalMs, color: interactive });
-      process.stdout.write(interactive ? `\x1b[H\x1b[2J${screen}` : `${screen}\n`);
-      if (options.once) break;
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ target: target.description, ...sample, at: new Date(sample.at).toISOString() })}\n`);
+      } else {
+        const screen = renderMonitor(history, { description: target.description, intervalMs: options.intervalMs, color: interactive });
+        process.stdout.write(interactive ? `\x1b[H\x1b[2J${screen}` : `${screen}\n`);
+      }
+      if (options.once) {
+        if (!answered(sample)) process.exitCode = 1;
+        break;
+      }
       await sleep(Math.max(0, options.intervalMs - (Date.now() - started)));
     }
   } finally {

@@ -1,4 +1,3 @@
-import type { ConsumerStats } from '../../lib/queue-consumer.ts';
 import type { MonitorSample } from './targets.ts';
 
 export interface RenderOptions {
@@ -74,21 +73,46 @@ function queueRows(history: MonitorSample[], color: boolean): string[][] {
   return rows;
 }
 
-function counterRow(label: string, history: MonitorSample[], pick: (sample: MonitorSample) => ConsumerStats | null | undefined): string[] {
+/** Totals of one path, as the monitor shows them. */
+interface PathTotals {
+  inFlight: number;
+  done: number;
+  failed: number;
+  deadLettered?: number;
+  invocations?: number;
+}
+
+/** The ECS processor: deliveries done and failed (its dead letters are the DLQ's depth). */
+function ecsTotals(sample: MonitorSample): PathTotals | null {
+  const stats = sample.processing.kind === 'counters' ? sample.processing.ecs : null;
+  return stats ? { inFlight: stats.inFlight, done: stats.succeeded, failed: stats.failed } : null;
+}
+
+/** The Lambda, as its own figures count: invocations, errors, orders done and dead-lettered. */
+function lambdaTotals(sample: MonitorSample): PathTotals | null {
+  const stats = sample.processing.kind === 'counters' ? sample.processing.lambda : null;
+  return stats
+    ? { inFlight: stats.inFlight, done: stats.succeeded, failed: stats.errors, deadLettered: stats.deadLettered, invocations: stats.invocations }
+    : null;
+}
+
+function counterRow(label: string, history: MonitorSample[], pick: (sample: MonitorSample) => PathTotals | null): string[] {
   const newest = history.at(-1);
   const current = newest ? pick(newest) : null;
-  if (!newest || !current) return [label, '–', '–', '–', '–', '–'];
+  if (!newest || !current) return [label, '–', '–', '–', '–', '–', '–', '–'];
   const previous = history.length > 1 ? history.at(-2) : undefined;
   const older = sampleBefore(history, TREND_WINDOW_MS);
-  const previousStats = previous ? pick(previous) : null;
-  const olderStats = older ? pick(older) : null;
+  const previousTotals = previous ? pick(previous) : null;
+  const olderTotals = older ? pick(older) : null;
   return [
     label,
-    previous && previousStats ? perSecond(current.succeeded, previousStats.succeeded, newest.at - previous.at) : '–',
-    older && olderStats ? perSecond(current.succeeded, olderStats.succeeded, newest.at - older.at) : '–',
+    previous && previousTotals ? perSecond(current.done, previousTotals.done, newest.at - previous.at) : '–',
+    older && olderTotals ? perSecond(current.done, olderTotals.done, newest.at - older.at) : '–',
     String(current.inFlight),
-    String(current.succeeded),
+    String(current.done),
     String(current.failed),
+    current.deadLettered === undefined ? '–' : String(current.deadLettered),
+    current.invocations === undefined ? '–' : String(current.invocations),
   ];
 }
 
@@ -100,10 +124,12 @@ function processingLines(history: MonitorSample[], color: boolean): string[] {
   if (reading.kind === 'counters') {
     lines.push(
       ...table([
-        ['PROCESSING', 'NOW/s', '10 s AVG/s', 'IN FLIGHT', 'DONE', 'FAILED'],
-        counterRow('ECS processor', history, (sample) => (sample.processing.kind === 'counters' ? sample.processing.ecs : null)),
-        counterRow('Lambda', history, (sample) => (sample.processing.kind === 'counters' ? sample.processing.lambda : null)),
+        ['PROCESSING', 'NOW/s', '10 s AVG/s', 'IN FLIGHT', 'DONE', 'FAILED', 'DEAD-LETTERED', 'INVOCATIONS'],
+        counterRow('ECS processor', history, ecsTotals),
+        counterRow('Lambda', history, lambdaTotals),
       ]),
+      'FAILED: failed deliveries (ECS) or invocation errors (Lambda), retried until the last;',
+      'DEAD-LETTERED: orders the Lambda sent to its on-failure destination (the ECS ones are the DLQ above).',
     );
   } else {
     const perMinute = (values: number[]) => (values.length ? values.map((value) => String(Math.round(value))).join(' ') : 'no data yet');

@@ -4,6 +4,7 @@ import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
 import type { ConsumerStats } from '../../lib/queue-consumer.ts';
+import type { LambdaStats } from '../../local/lambda-invoker.ts';
 import { messagingSettings, resourceNames } from '../../lib/messaging-settings.ts';
 import { readQueueDepth, type QueueDepth } from '../../lib/queue-attributes.ts';
 
@@ -16,7 +17,7 @@ export interface MonitorSample {
 }
 
 export type ProcessingReading =
-  | { kind: 'counters'; ecs: ConsumerStats | null; lambda: ConsumerStats | null; error?: string }
+  | { kind: 'counters'; ecs: ConsumerStats | null; lambda: LambdaStats | null; error?: string }
   | { kind: 'cloudwatch'; ecsPerMinute: number[]; lambdaPerMinute: number[]; lambdaErrorsPerMinute: number[]; error?: string };
 
 export interface MonitorTarget {
@@ -85,7 +86,7 @@ export async function localTarget(options: { endpoint: string; statsUrl: string;
 async function readLocalCounters(statsUrl: string): Promise<ProcessingReading> {
   try {
     const response = await fetch(statsUrl, { signal: AbortSignal.timeout(1000) });
-    const stats = (await response.json()) as { processor: ConsumerStats | null; lambda: ConsumerStats | null };
+    const stats = (await response.json()) as { processor: ConsumerStats | null; lambda: LambdaStats | null };
     return { kind: 'counters', ecs: stats.processor, lambda: stats.lambda };
   } catch (error) {
     return { kind: 'counters', ecs: null, lambda: null, error: `no counters at ${statsUrl} (${(error as Error).name})` };

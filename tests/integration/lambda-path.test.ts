@@ -27,6 +27,8 @@ describe('Lambda path: retries, then the on-failure destination', function () {
     expect(stack.logs.events('order.failed', (line) => line.path === 'lambda')).to.have.length(attempts);
     expect(stack.logs.events('lambda.invocation_failed').map((line) => line.attempt)).to.deep.equal([1, 2, 3]);
     expect(stack.logs.events('order.dead_lettered')[0]).to.include({ path: 'lambda', order_id: 'poison-1', request_id: 'req-poison', attempts });
+    // What the monitor shows: the Lambda's own figures, not a failed order counted as done.
+    expect(stack.invoker?.stats).to.deep.equal({ inFlight: 0, invocations: attempts, errors: attempts, succeeded: 0, deadLettered: 1 });
 
     const { Messages = [] } = await createSqsClient(stack.aws).send(
       new ReceiveMessageCommand({ QueueUrl: stack.resources.lambdaFailureQueueUrl, WaitTimeSeconds: 1 }),

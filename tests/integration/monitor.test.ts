@@ -27,6 +27,15 @@ describe('npm run monitor against the local stack', function () {
       expect(monitor.stdout()).to.match(/orders\s+3\s+1\s+0/);
       expect(monitor.stdout()).to.match(/orders DLQ\s+0\s+0\s+0/);
       expect(monitor.stdout()).to.match(/ECS processor\s+–\s+–\s+1\s+0\s+0/);
+
+      const json = spawnChild('npm', ['run', '--silent', 'monitor', '--', '--once', '--json'], {
+        EMULATOR_PORT: new URL(stack.emulatorUrl).port,
+        STATS_PORT: new URL(stats.url).port,
+      });
+      expect((await json.exited).code, json.stderr()).to.equal(0);
+      const reading = JSON.parse(json.stdout().trim()) as { queues: { name: string; depth: { visible: number; inFlight: number } }[]; processing: { ecs: { inFlight: number } } };
+      expect(reading.queues.find((queue) => queue.name === 'orders')?.depth).to.include({ visible: 3, inFlight: 1 });
+      expect(reading.processing.ecs.inFlight).to.equal(1);
     } finally {
       await processor.stop();
       await stats.stop();
@@ -34,13 +43,13 @@ describe('npm run monitor against the local stack', function () {
     }
   });
 
-  it('says so when no local stack is running', async () => {
+  it('says so when no local stack is running, and --once exits 1', async () => {
     const monitor = spawnChild('npm', ['run', 'monitor', '--', '--once'], {
       EMULATOR_PORT: String(await freePort()),
       STATS_PORT: String(await freePort()),
     });
     const { code } = await monitor.exited;
-    expect(code).to.equal(0);
+    expect(code).to.equal(1);
     expect(monitor.stdout()).to.contain('is npm start running?');
   });
 

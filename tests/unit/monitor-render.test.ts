@@ -28,6 +28,17 @@ describe('monitor screen', () => {
     expect(screen).to.match(/Lambda\s+–/);
   });
 
+  it("shows the Lambda's own figures: a poison order's three failed invocations and its dead letter, not a done order", () => {
+    const poisoned: MonitorSample = {
+      at: 0,
+      queues: [],
+      processing: { kind: 'counters', ecs: null, lambda: { inFlight: 0, invocations: 4, errors: 3, succeeded: 1, deadLettered: 1 } },
+    };
+    const screen = renderMonitor([poisoned], options);
+    expect(screen).to.match(/PROCESSING\s+NOW\/s\s+10 s AVG\/s\s+IN FLIGHT\s+DONE\s+FAILED\s+DEAD-LETTERED\s+INVOCATIONS/);
+    expect(screen).to.match(/Lambda\s+–\s+–\s+0\s+1\s+3\s+1\s+4/);
+  });
+
   it('marks a dead-letter queue that holds messages', () => {
     const screen = renderMonitor([sample(0, 0, 3, 0)], options);
     expect(screen).to.match(/orders DLQ\s+3 !/);

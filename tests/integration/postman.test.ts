@@ -69,6 +69,19 @@ describe('Postman collection, run by newman against the local stack', function (
     expect(processed).to.have.members(accepted);
   });
 
+  it('with the stage environment not filled in, stops at once with its message and sends nothing', async () => {
+    const summary = await runNewman({
+      collection: JSON.parse(await readFile(COLLECTION, 'utf8')) as object,
+      environment: 'postman/stage.postman_environment.json',
+      reporters: [],
+      timeout: 20_000,
+    });
+    const messages = summary.run.failures.map((failure) => failure.error.message);
+    expect(messages, JSON.stringify(summary.run.stats)).to.have.length(1);
+    expect(messages[0]).to.contain('baseUrl is empty');
+    expect(summary.run.stats.requests.total, 'requests sent').to.equal(0);
+  });
+
   it('both environments set baseUrl: local to npm start, stage left to fill in', async () => {
     const read = async (file: string) => JSON.parse(await readFile(file, 'utf8')) as { values: { key: string; value: string }[] };
     const baseUrl = async (file: string) => (await read(file)).values.find((value) => value.key === 'baseUrl')?.value;

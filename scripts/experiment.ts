@@ -24,7 +24,7 @@ Options:
   --duration S        seconds of arrivals per configuration (default 20)
   --processing-ms N   simulated work per order (default 1000)
   --workers LIST      ECS processor concurrencies, comma-separated (default 1,20,100)
-  --paths LIST        ecs, lambda or both, comma-separated (default ecs,lambda)
+  --paths LIST        the paths to run: ecs, lambda, or ecs,lambda (default ecs,lambda)
   --out DIR           report folder (default reports/experiment-<timestamp>)
   -h, --help          this text`;
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,14 @@ describe('experiment flags', () => {
       ],
       out: 'reports/experiment-2026-01-02T03-04-05Z',
     });
+  });
+
+  it('offers in --help only --paths values it accepts', () => {
+    const help = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/experiment.ts', '--help'], { encoding: 'utf8' });
+    const line = help.stdout.split('\n').find((text) => text.trim().startsWith('--paths')) ?? '';
+    const offered = line.replace(/^\s*--paths LIST/, '').match(/\b(ecs|lambda|both)(,(ecs|lambda|both))*\b/g) ?? [];
+    expect(offered, line).to.include.members(['ecs', 'lambda', 'ecs,lambda']);
+    for (const value of offered) expect(() => parseExperimentArgs(['--paths', value]), value).not.to.throw();
   });
 
   it('refuses bad flags with plain messages', () => {

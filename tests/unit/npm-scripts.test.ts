@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+
+/** What the npm scripts users run do besides their command. */
+const scripts = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+describe('npm scripts', () => {
+  it('turn Artillery telemetry off wherever they run Artillery', () => {
+    const artillery = Object.entries(scripts).filter(([, command]) => /\bartillery\b/.test(command));
+    expect(artillery.map(([name]) => name)).to.include.members(['load:sync', 'load:async']);
+    for (const [name, command] of artillery) expect(command, name).to.match(/^ARTILLERY_DISABLE_TELEMETRY=true artillery /);
+  });
+
+  it('start the local stack without tsx\'s signal relay, which turned one Ctrl-C into two', () => {
+    expect(scripts.start).to.equal('node --import tsx local/start.ts');
+  });
+});

@@ -25,12 +25,26 @@ const identifier = z.string({ error: typeError('a string') }).check(
   z.regex(/^[A-Za-z0-9._:-]*$/, { error: 'may hold only letters, digits and . _ : -' }),
 );
 
+/**
+ * An integer a JavaScript number holds exactly. Beyond 2^53 JSON numbers lose digits
+ * (9007199254740993 parses as ...992), so such a value is refused, saying so rather than
+ * "must be an integer".
+ */
+const integer = () =>
+  z.number({ error: typeError('an integer') }).check(
+    z.refine(Number.isInteger, { error: 'must be an integer', abort: true }),
+    z.refine((value: number) => value <= Number.MAX_SAFE_INTEGER, {
+      error: `must be a safe integer (at most ${Number.MAX_SAFE_INTEGER})`,
+      abort: true,
+    }),
+  );
+
 const hasAtMostTwoDecimals = (value: number) => Math.abs(Math.round(value * 100) - value * 100) < 1e-6;
 
 export const orderItemSchema = z.strictObject(
   {
     product_id: identifier,
-    quantity: z.int({ error: typeError('an integer') }).check(
+    quantity: integer().check(
       z.gte(1, { error: 'must be at least 1' }),
       z.lte(ORDER_LIMITS.maxQuantity, { error: `must be at most ${ORDER_LIMITS.maxQuantity}` }),
     ),
@@ -46,7 +60,7 @@ export const orderItemSchema = z.strictObject(
 export const orderSchema = z.strictObject(
   {
     order_id: identifier,
-    customer_id: z.int({ error: typeError('an integer') }).check(z.gte(1, { error: 'must be a positive integer' })),
+    customer_id: integer().check(z.gte(1, { error: 'must be a positive integer' })),
     items: z.array(orderItemSchema, { error: typeError('an array of items') }).check(
       z.minLength(1, { error: 'must hold at least one item' }),
       z.maxLength(ORDER_LIMITS.maxItems, { error: `must hold at most ${ORDER_LIMITS.maxItems} items` }),

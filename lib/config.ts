@@ -25,7 +25,14 @@ export interface CommonConfig {
 export interface ReceiverConfig extends CommonConfig {
   port: number;
   topicArn: string;
+  /** Drain deadline after SIGTERM: every request in progress is answered by then. */
   shutdownTimeoutMs: number;
+  /** A request body must arrive whole within this long after its headers, or is answered 408. */
+  bodyTimeoutMs: number;
+  /** A publish to SNS, all SDK attempts together, gives up after this long (503). */
+  publishTimeoutMs: number;
+  /** Connections served at once; requests on connections beyond it are answered 503. */
+  maxConnections: number;
 }
 
 export interface ProcessorConfig extends CommonConfig {
@@ -122,6 +129,9 @@ export function loadReceiverConfig(env: Env = process.env): ReceiverConfig {
     port: reader.integer('PORT', 8080, 0, 65535),
     topicArn: reader.required('ORDERS_TOPIC_ARN', /^arn:aws[a-z-]*:sns:/, 'an SNS topic ARN, arn:aws:sns:...'),
     shutdownTimeoutMs: reader.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 120_000),
+    bodyTimeoutMs: reader.integer('BODY_TIMEOUT_MS', 10_000, 100, 60_000),
+    publishTimeoutMs: reader.integer('PUBLISH_TIMEOUT_MS', 6_000, 100, 60_000),
+    maxConnections: reader.integer('MAX_CONNECTIONS', 1_000, 1, 100_000),
   });
 }
 

@@ -37,3 +37,16 @@ export function errorBody(problem: HttpProblem): ErrorBody {
     },
   };
 }
+
+/**
+ * The client closed the connection before its request was read whole: its doing, not a server
+ * fault. Nobody is left to answer; the receiver logs it (http.client_aborted) and moves on.
+ */
+export class ClientAbortedError extends OrdersyncError {
+  readonly receivedBytes: number;
+
+  constructor(receivedBytes: number, options?: { cause?: unknown }) {
+    super('client_aborted', `the client closed the connection after ${receivedBytes} bytes of the body`, options);
+    this.receivedBytes = receivedBytes;
+  }
+}

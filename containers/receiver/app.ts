@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { describeError, InvalidOrderError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { processOrder } from '../../lib/order-processing.ts';
 import { parseOrder, type Order } from '../../lib/order-schema.ts';
-import { errorBody, HttpProblem } from './http-problem.ts';
+import { ClientAbortedError, errorBody, HttpProblem } from './http-problem.ts';
 import { readJsonBody } from './json-body.ts';
 import type { OrderPublisher } from './order-publisher.ts';
 
@@ -14,6 +15,15 @@ export interface ReceiverDependencies {
   logger: Logger;
   /** Simulated work per order on the sync path (PROCESSING_TIME_MS). */
   processingTimeMs: number;
+  /** The whole request body must arrive within this long (BODY_TIMEOUT_MS); 408 otherwise. */
+  bodyTimeoutMs?: number | undefined;
+  /**
+   * Aborted when the receiver must have answered everything (its drain deadline, less a margin):
+   * body reads, publishes and sync work still under way stop and are answered 503.
+   */
+  shutdownSignal?: AbortSignal | undefined;
+  /** A problem to answer at once instead of serving the request (too many connections), if any. */
+  admission?: ((req: IncomingMessage) => HttpProblem | undefined) | undefined;
 }
 
 export interface ReceiverState {
@@ -43,17 +53,37 @@ async function assignRequestId(ctx: ReceiverContext, next: Next, logger: Logger)
   await next();
 }
 
-/** Every error leaves through here as `{"error": {...}}`; nothing else (no stack) reaches the client. */
+/** Invalid fields logged on an `http.request` line at most: enough to see why, bounded. */
+const LOGGED_FIELDS = 20;
+
+/** Logged as the status of a request whose client left before it was read (nginx's convention). */
+const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * Every error leaves through here as `{"error": {...}}`; nothing else (no stack) reaches the client.
+ * The `http.request` line says why a request was refused: `error_code`, and for `invalid_order`
+ * the offending fields.
+ */
 async function renderErrors(ctx: ReceiverContext, next: Next): Promise<void> {
   const started = performance.now();
+  let problem: HttpProblem | undefined;
   try {
     await next();
     const fallthrough = ctx.body === undefined ? FALLTHROUGH_PROBLEMS[ctx.status] : undefined;
     if (fallthrough) throw fallthrough();
   } catch (error) {
-    const problem = toProblem(error);
-    if (problem.status >= 500 && !(error instanceof HttpProblem)) {
-      ctx.state.logger.error({ event: 'http.internal_error', err: error }, 'unexpected error');
+    if (error instanceof ClientAbortedError) {
+      // The client's doing, not a fault here: no stack, no 500, and nobody left to answer.
+      ctx.state.logger.info(
+        { event: 'http.client_aborted', method: ctx.method, path: ctx.path, received_bytes: error.receivedBytes, declared_bytes: ctx.request.length },
+        'client closed the connection before sending the whole request',
+      );
+      problem = new HttpProblem(CLIENT_CLOSED_REQUEST, error.code, error.message);
+    } else {
+      problem = toProblem(error);
+      if (problem.status >= 500 && !(error instanceof HttpProblem)) {
+        ctx.state.logger.error({ event: 'http.internal_error', err: error }, 'unexpected error');
+      }
     }
     ctx.set(problem.headers);
     ctx.status = problem.status;
@@ -66,6 +96,8 @@ async function renderErrors(ctx: ReceiverContext, next: Next): Promise<void> {
         path: ctx.path,
         status: ctx.status,
         duration_ms: Math.round(performance.now() - started),
+        ...(problem ? { error_code: problem.code } : {}),
+        ...(problem?.details ? { invalid_fields: problem.details.slice(0, LOGGED_FIELDS) } : {}),
       },
       'request',
     );
@@ -85,16 +117,28 @@ function toProblem(error: unknown): HttpProblem {
   return new HttpProblem(500, 'internal_error', 'internal error; the request id in x-request-id finds it in the logs');
 }
 
-async function readOrder(ctx: ReceiverContext): Promise<Order> {
-  return parseOrder(await readJsonBody(ctx));
+/** Answered when the drain deadline cuts the sync path's work short: the order was not processed. */
+function shuttingDown(): HttpProblem {
+  return new HttpProblem(503, 'shutting_down', 'the receiver is stopping and did not finish processing the order; retry', {
+    headers: { 'Retry-After': '1', Connection: 'close' },
+  });
 }
 
 function logAccepted(ctx: ReceiverContext, order: Order, path: 'sync' | 'async', extra: object = {}): void {
   ctx.state.logger.info({ event: 'order.accepted', order_id: order.order_id, path, ...extra }, 'order accepted');
 }
 
-export function createReceiverApp({ publisher, logger, processingTimeMs }: ReceiverDependencies): Koa<ReceiverState> {
+export function createReceiverApp({
+  publisher,
+  logger,
+  processingTimeMs,
+  bodyTimeoutMs,
+  shutdownSignal,
+  admission,
+}: ReceiverDependencies): Koa<ReceiverState> {
   const app = new Koa<ReceiverState>();
+  const readOrder = async (ctx: ReceiverContext): Promise<Order> =>
+    parseOrder(await readJsonBody(ctx, { timeoutMs: bodyTimeoutMs, signal: shutdownSignal }));
   app.proxy = true; // behind the load balancer: trust X-Forwarded-* for ctx.ip and ctx.protocol
   app.silent = true; // errors are logged by renderErrors, not printed by Koa
 
@@ -109,13 +153,20 @@ export function createReceiverApp({ publisher, logger, processingTimeMs }: Recei
     const order = await readOrder(ctx);
     const acceptedAt = Date.now();
     logAccepted(ctx, order, 'sync');
-    const result = await processOrder(order, {
-      path: 'sync',
-      requestId: ctx.state.requestId,
-      logger: ctx.state.logger,
-      processingTimeMs,
-      acceptedAt,
-    });
+    let result;
+    try {
+      result = await processOrder(order, {
+        path: 'sync',
+        requestId: ctx.state.requestId,
+        logger: ctx.state.logger,
+        processingTimeMs,
+        acceptedAt,
+        signal: shutdownSignal,
+      });
+    } catch (error) {
+      if (shutdownSignal?.aborted) throw shuttingDown();
+      throw error;
+    }
     ctx.status = 200;
     ctx.body = { status: 'processed', ...result };
   });
@@ -125,7 +176,7 @@ export function createReceiverApp({ publisher, logger, processingTimeMs }: Recei
     const acceptedAt = Date.now();
     let messageId: string;
     try {
-      messageId = await publisher.publish(order, { requestId: ctx.state.requestId, acceptedAt });
+      messageId = await publisher.publish(order, { requestId: ctx.state.requestId, acceptedAt, signal: shutdownSignal });
     } catch (error) {
       ctx.state.logger.error(
         { event: 'order.publish_failed', order_id: order.order_id, error: describeError(error), cause: describeError((error as Error).cause) },
@@ -142,6 +193,18 @@ export function createReceiverApp({ publisher, logger, processingTimeMs }: Recei
 
   app.use((ctx, next) => assignRequestId(ctx as ReceiverContext, next, logger));
   app.use((ctx, next) => renderErrors(ctx as ReceiverContext, next));
+  if (admission) {
+    app.use(async (ctx, next) => {
+      const refusal = admission(ctx.req);
+      if (refusal) {
+        // The health check still answers, so a busy task is not taken for a dead one; the
+        // connection closes after it all the same.
+        if (ctx.path !== '/health') throw refusal;
+        ctx.set('Connection', 'close');
+      }
+      await next();
+    });
+  }
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -41,7 +40,11 @@ export interface QueueConsumerOptions {
   retryDelaySeconds?: number;
   /** How long stop() waits for handlers before it gives their messages back. */
   shutdownTimeoutMs?: number;
-  /** Receive-error backoff: first and largest pause. */
+  /**
+   * Receive-error backoff of each poller: first and largest pause. Each poller backs off on its
+   * own failures, and the first successful receive wakes the pollers still backing off, so the
+   * consumer resumes at most `maxMs` after the queue is reachable again.
+   */
   backoff?: { initialMs: number; maxMs: number };
 }
 
@@ -85,12 +88,15 @@ export class QueueConsumer extends EventEmitter {
   private readonly deletes: DeleteBatcher;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly pollAbort = new AbortController();
+  /** Pollers backing off after a failed receive; the first successful receive wakes them. */
+  private readonly backoffWakers = new Set<() => void>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
   private attributes: Promise<QueueAttributes> | undefined;
   private reserved = 0;
   private running = false;
   private pollers: Promise<void>[] = [];
+  /** Failed receives (all pollers) since the last successful one, for the recovery log line. */
   private receiveFailures = 0;
   private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0 };
 
@@ -100,7 +106,7 @@ export class QueueConsumer extends EventEmitter {
       waitTimeSeconds: 20,
       retryDelaySeconds: 1,
       shutdownTimeoutMs: 25_000,
-      backoff: { initialMs: 200, maxMs: 20_000 },
+      backoff: { initialMs: 200, maxMs: 2000 },
       ...options,
     };
     for (const [name, min, max] of VALIDATION) {
@@ -151,6 +157,7 @@ export class QueueConsumer extends EventEmitter {
   }
 
   private async poll(): Promise<void> {
+    let failures = 0;
     while (this.running) {
       const wanted = await this.reserveSlots();
       if (!this.running) {
@@ -172,11 +179,13 @@ export class QueueConsumer extends EventEmitter {
           { abortSignal: this.pollAbort.signal },
         );
         messages = response.Messages ?? [];
+        failures = 0;
         this.noteReceiveSuccess();
       } catch (error) {
         this.reserved -= wanted;
         if (!this.running) break;
-        await this.backOff(error);
+        failures += 1;
+        await this.backOff(error, failures);
         continue;
       }
       this.reserved -= wanted;
@@ -213,24 +222,42 @@ export class QueueConsumer extends EventEmitter {
     return this.attributes;
   }
 
+  /** A receive worked: log the recovery once, and wake every poller still backing off to receive at once. */
   private noteReceiveSuccess(): void {
     if (this.receiveFailures > 0) {
       this.options.logger.info({ event: 'queue.receive_recovered', failures: this.receiveFailures }, 'queue reachable again');
     }
     this.receiveFailures = 0;
+    for (const wake of [...this.backoffWakers]) wake();
   }
 
-  private async backOff(error: unknown): Promise<void> {
+  /**
+   * Pauses one poller after its `failures`-th receive failure in a row: exponential and jittered
+   * on that poller's own count (a blip that fails every poller once costs each one short pause,
+   * not a long one), ended early by stop() or by another poller's successful receive.
+   */
+  private async backOff(error: unknown, failures: number): Promise<void> {
     this.receiveFailures += 1;
     const { initialMs, maxMs } = this.options.backoff;
-    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(this.receiveFailures - 1, 20));
+    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 20));
     const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     this.options.logger.warn(
-      { event: 'queue.receive_failed', failures: this.receiveFailures, retry_in_ms: delayMs, error: describeError(error) },
+      { event: 'queue.receive_failed', failures, retry_in_ms: delayMs, error: describeError(error) },
       'cannot receive from the queue; backing off',
     );
     this.emit('receive_error', error);
-    await sleep(delayMs, undefined, { signal: this.pollAbort.signal }).catch(() => undefined);
+    if (!this.running) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.backoffWakers.delete(wake);
+        this.pollAbort.signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, delayMs);
+      this.backoffWakers.add(wake);
+      this.pollAbort.signal.addEventListener('abort', wake, { once: true });
+    });
   }
 
   private dispatch(message: Message): void {

@@ -6,7 +6,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DeleteBatcher, SQS_BATCH_LIMIT } from './delete-batcher.ts';
+import { callWithRetries, DEFAULT_RETRY, DeleteBatcher, GaveUp, SQS_BATCH_LIMIT, type RetryPolicy } from './delete-batcher.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { readQueueAttributes, type QueueAttributes } from './queue-attributes.ts';
@@ -46,6 +46,8 @@ export interface QueueConsumerOptions {
    * consumer resumes at most `maxMs` after the queue is reachable again.
    */
   backoff?: { initialMs: number; maxMs: number };
+  /** Retries of deletes and visibility changes (bounded attempts, and never past the handle's validity). */
+  retry?: RetryPolicy;
 }
 
 const VALIDATION: [keyof QueueConsumerOptions, number, number][] = [
@@ -64,6 +66,8 @@ interface InFlight {
   message: Message;
   controller: AbortController;
   released: boolean;
+  /** Epoch ms when the message's visibility ends (receive, or the last successful extension, plus the timeout). */
+  validUntil: number;
 }
 
 export interface ConsumerStats {
@@ -107,6 +111,7 @@ export class QueueConsumer extends EventEmitter {
       retryDelaySeconds: 1,
       shutdownTimeoutMs: 25_000,
       backoff: { initialMs: 200, maxMs: 2000 },
+      retry: DEFAULT_RETRY,
       ...options,
     };
     for (const [name, min, max] of VALIDATION) {
@@ -115,7 +120,7 @@ export class QueueConsumer extends EventEmitter {
         throw new RangeError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
       }
     }
-    this.deletes = new DeleteBatcher({ sqs: options.sqs, queueUrl: options.queueUrl, logger: options.logger });
+    this.deletes = new DeleteBatcher({ sqs: options.sqs, queueUrl: options.queueUrl, logger: options.logger, retry: this.options.retry });
   }
 
   get stats(): ConsumerStats {
@@ -165,8 +170,10 @@ export class QueueConsumer extends EventEmitter {
         break;
       }
       let messages: Message[] = [];
+      let visibilityMs = 0;
       try {
         const attributes = await this.queueAttributes();
+        visibilityMs = attributes.visibilityTimeoutSeconds * 1000;
         const response = await this.options.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.options.queueUrl,
@@ -189,7 +196,9 @@ export class QueueConsumer extends EventEmitter {
         continue;
       }
       this.reserved -= wanted;
-      for (const message of messages) this.dispatch(message);
+      // The handles are valid one visibility timeout from (about) now: SQS started it as it answered.
+      const validUntil = Date.now() + visibilityMs;
+      for (const message of messages) this.dispatch(message, validUntil);
       this.wakeSlotWaiters();
     }
   }
@@ -260,10 +269,10 @@ export class QueueConsumer extends EventEmitter {
     });
   }
 
-  private dispatch(message: Message): void {
+  private dispatch(message: Message, validUntil: number): void {
     const handle = message.ReceiptHandle;
     if (!handle) return;
-    const entry: InFlight = { message, controller: new AbortController(), released: false };
+    const entry: InFlight = { message, controller: new AbortController(), released: false, validUntil };
     this.inFlight.set(handle, entry);
     this.counters.peakInFlight = Math.max(this.counters.peakInFlight, this.inFlight.size);
     void this.handle(entry, handle);
@@ -272,7 +281,7 @@ export class QueueConsumer extends EventEmitter {
   private async handle(entry: InFlight, receiptHandle: string): Promise<void> {
     const { message, controller } = entry;
     const attributes = await this.queueAttributes();
-    const heartbeat = this.keepInvisible(receiptHandle, attributes.visibilityTimeoutSeconds);
+    const heartbeat = this.keepInvisible(entry, receiptHandle, attributes.visibilityTimeoutSeconds);
     const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     try {
       await this.options.handleMessage(message, {
@@ -281,7 +290,7 @@ export class QueueConsumer extends EventEmitter {
         signal: controller.signal,
       });
       if (!entry.released) {
-        this.deletes.add(message.MessageId ?? receiptHandle, receiptHandle);
+        this.deletes.add(message.MessageId ?? receiptHandle, receiptHandle, entry.validUntil);
         this.counters.succeeded += 1;
         this.emit('message_processed', message);
       }
@@ -289,7 +298,7 @@ export class QueueConsumer extends EventEmitter {
       if (!entry.released) {
         this.counters.failed += 1;
         this.emit('message_failed', message, error);
-        await this.setVisibility(receiptHandle, this.retryDelay(receiveCount), message.MessageId);
+        await this.setVisibility(entry, receiptHandle, this.retryDelay(receiveCount));
       }
     } finally {
       clearInterval(heartbeat);
@@ -304,27 +313,46 @@ export class QueueConsumer extends EventEmitter {
   }
 
   /** Extends the visibility of a message still being worked on, every half timeout. */
-  private keepInvisible(receiptHandle: string, visibilityTimeoutSeconds: number): NodeJS.Timeout {
+  private keepInvisible(entry: InFlight, receiptHandle: string, visibilityTimeoutSeconds: number): NodeJS.Timeout {
     const everyMs = Math.max(500, (visibilityTimeoutSeconds * 1000) / 2);
+    let extending = false;
     const timer = setInterval(() => {
-      void this.setVisibility(receiptHandle, visibilityTimeoutSeconds, undefined);
+      if (extending || entry.released) return;
+      extending = true;
+      void this.setVisibility(entry, receiptHandle, visibilityTimeoutSeconds).finally(() => (extending = false));
     }, everyMs);
     timer.unref();
     return timer;
   }
 
-  private async setVisibility(receiptHandle: string, seconds: number, messageId: string | undefined): Promise<void> {
+  /**
+   * Sets a message's visibility, retrying (bounded attempts, backoff) while its receipt handle is
+   * still valid. On success the handle is valid `seconds` from the
+   * moment the call was sent.
+   */
+  private async setVisibility(entry: InFlight, receiptHandle: string, seconds: number): Promise<void> {
+    let sentAt = Date.now();
     try {
-      await this.options.sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: this.options.queueUrl,
-          ReceiptHandle: receiptHandle,
-          VisibilityTimeout: seconds,
-        }),
+      await callWithRetries(
+        (signal) => {
+          sentAt = Date.now();
+          return this.options.sqs.send(
+            new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }),
+            { abortSignal: signal },
+          );
+        },
+        { deadline: entry.validUntil, policy: this.options.retry },
       );
+      entry.validUntil = sentAt + seconds * 1000;
     } catch (error) {
       this.options.logger.warn(
-        { event: 'queue.visibility_failed', message_id: messageId, visibility_seconds: seconds, error: describeError(error) },
+        {
+          event: 'queue.visibility_failed',
+          message_id: entry.message.MessageId,
+          visibility_seconds: seconds,
+          attempts: error instanceof GaveUp ? error.attempts : undefined,
+          error: describeError(error instanceof GaveUp && error.cause ? error.cause : error),
+        },
         'cannot change message visibility',
       );
     }

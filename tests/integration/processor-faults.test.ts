@@ -88,4 +88,27 @@ describe('ECS processor under broker faults (TCP proxy in front of the emulator)
     expect(resumedAfterMs, `first order processed ${resumedAfterMs} ms after the broker came back`).to.be.below(3000);
     expect(logs.events('queue.receive_recovered')).to.have.length.at.least(1);
   });
+
+  it('deletes the orders finished during a 3 s cut once the broker is back: none processed twice', async () => {
+    // Visibility 6 s, processing 1.5 s: the orders finish during the cut with 4.5 s of valid handle
+    // left, so each failed delete can be retried after the cut, before the message comes back.
+    const { stack, proxy } = await start(6);
+    const orders = Array.from({ length: 10 }, (_, index) => makeOrder(`cut-${index}`));
+    await publishOrders(stack, orders);
+    processor = processorFor(throughProxy(stack, proxy), logs, { concurrency: 10, processingTimeMs: 1500 });
+    processor.start();
+    await untilInFlight(stack, 10);
+    const received = performance.now();
+    proxy.set('cut');
+    await logs.waitFor('the ten orders to finish during the cut', () => processedCounts(logs, 'ecs').size === 10, 5000);
+    await sleep(Math.max(0, received + 3000 - performance.now()));
+    proxy.set('forward');
+
+    // Past the visibility timeout, and more: an undeleted message would be back and processed again.
+    await sleep(Math.max(0, received + 6000 + 3000 - performance.now()));
+    const sqs = createSqsClient(stack.aws);
+    expect(await readQueueDepth(sqs, stack.resources.ordersQueueUrl)).to.deep.equal({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(Object.fromEntries(processedCounts(logs, 'ecs'))).to.deep.equal(Object.fromEntries(orders.map((order) => [order.order_id, 1])));
+    expect(logs.events('queue.delete_failed')).to.be.empty;
+  });
 });

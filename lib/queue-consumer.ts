@@ -38,7 +38,10 @@ export interface QueueConsumerOptions {
    * stops coming back.
    */
   retryDelaySeconds?: number;
-  /** How long stop() waits for handlers before it gives their messages back. */
+  /**
+   * stop()'s whole deadline: waiting for handlers, giving back what is unfinished and the last
+   * deletes all end within it (every call bounded by what is left of it).
+   */
   shutdownTimeoutMs?: number;
   /**
    * Receive-error backoff of each poller: first and largest pause. Each poller backs off on its
@@ -70,6 +73,11 @@ interface InFlight {
   validUntil: number;
 }
 
+/** Part of stop()'s deadline kept for giving back unfinished messages and the last deletes: at most 5 s, at most half. */
+export function shutdownReserveMs(shutdownTimeoutMs: number): number {
+  return Math.min(5000, Math.floor(shutdownTimeoutMs / 2));
+}
+
 export interface ConsumerStats {
   inFlight: number;
   peakInFlight: number;
@@ -92,6 +100,8 @@ export class QueueConsumer extends EventEmitter {
   private readonly deletes: DeleteBatcher;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly pollAbort = new AbortController();
+  /** Aborted at the end of stop(): visibility changes still under way give up. */
+  private readonly callAbort = new AbortController();
   /** Pollers backing off after a failed receive; the first successful receive wakes them. */
   private readonly backoffWakers = new Set<() => void>();
   private readonly slotWaiters: (() => void)[] = [];
@@ -102,6 +112,7 @@ export class QueueConsumer extends EventEmitter {
   private pollers: Promise<void>[] = [];
   /** Failed receives (all pollers) since the last successful one, for the recovery log line. */
   private receiveFailures = 0;
+  private stopDeadline = Number.POSITIVE_INFINITY;
   private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0 };
 
   constructor(options: QueueConsumerOptions) {
@@ -140,19 +151,24 @@ export class QueueConsumer extends EventEmitter {
   }
 
   /**
-   * Stops polling, waits up to `shutdownTimeoutMs` for the messages in hand, gives back (visibility
-   * 0) any still unfinished so another worker takes them at once, and flushes pending deletes.
+   * Stops polling, waits for the messages in hand, gives back (visibility 0) any still unfinished
+   * so another worker takes them at once, and flushes pending deletes, all within
+   * `shutdownTimeoutMs`: the wait ends `shutdownReserveMs` before that deadline, leaving the
+   * rest for giving back and deleting, and every call still under way at the deadline is aborted.
    */
   async stop(): Promise<ConsumerStats> {
     if (!this.running) return this.stats;
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    this.stopDeadline = deadline;
     this.running = false;
     this.pollAbort.abort();
     for (const wake of this.slotWaiters.splice(0)) wake();
     await Promise.all(this.pollers);
 
-    const drained = await this.waitForIdle(this.options.shutdownTimeoutMs);
-    if (!drained) await this.releaseInFlight();
-    await this.deletes.flush();
+    const reserve = shutdownReserveMs(this.options.shutdownTimeoutMs);
+    const drained = await this.waitForIdle(deadline - reserve - Date.now());
+    await Promise.all([drained ? undefined : this.releaseInFlight(deadline), this.deletes.flush(deadline)]);
+    this.callAbort.abort();
     const { inFlight, peakInFlight, succeeded, failed, released } = this.stats;
     this.options.logger.info(
       { event: 'consumer.stopped', in_flight: inFlight, peak_in_flight: peakInFlight, succeeded, failed, released },
@@ -327,7 +343,7 @@ export class QueueConsumer extends EventEmitter {
 
   /**
    * Sets a message's visibility, retrying (bounded attempts, backoff) while its receipt handle is
-   * still valid. On success the handle is valid `seconds` from the
+   * still valid and stop()'s deadline is ahead. On success the handle is valid `seconds` from the
    * moment the call was sent.
    */
   private async setVisibility(entry: InFlight, receiptHandle: string, seconds: number): Promise<void> {
@@ -341,7 +357,7 @@ export class QueueConsumer extends EventEmitter {
             { abortSignal: signal },
           );
         },
-        { deadline: entry.validUntil, policy: this.options.retry },
+        { deadline: Math.min(entry.validUntil, this.stopDeadline), signal: this.callAbort.signal, policy: this.options.retry },
       );
       entry.validUntil = sentAt + seconds * 1000;
     } catch (error) {
@@ -361,7 +377,7 @@ export class QueueConsumer extends EventEmitter {
   private waitForIdle(timeoutMs: number): Promise<boolean> {
     if (this.inFlight.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
       this.idleWaiters.push(() => {
         clearTimeout(timer);
         resolve(true);
@@ -369,29 +385,53 @@ export class QueueConsumer extends EventEmitter {
     });
   }
 
-  /** Gives every unfinished message back to the queue (visibility 0) and stops its handler. */
-  private async releaseInFlight(): Promise<void> {
+  /**
+   * Gives every unfinished message back to the queue (visibility 0) and stops its handler: the
+   * batches go at once, each retried (bounded attempts, backoff) until `deadline`, when the calls
+   * still under way are aborted.
+   */
+  private async releaseInFlight(deadline: number): Promise<void> {
     const entries = [...this.inFlight.entries()];
     for (const [, entry] of entries) {
       entry.released = true;
       entry.controller.abort();
     }
-    for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) {
-      const batch = entries.slice(start, start + SQS_BATCH_LIMIT);
-      try {
-        await this.options.sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: this.options.queueUrl,
-            Entries: batch.map(([receiptHandle], index) => ({ Id: `r${index}`, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 })),
-          }),
-        );
-      } catch (error) {
-        this.options.logger.warn(
-          { event: 'queue.release_failed', count: batch.length, error: describeError(error) },
-          'cannot give messages back; they return after their visibility timeout',
-        );
-      }
-    }
+    const batches: [string, InFlight][][] = [];
+    for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) batches.push(entries.slice(start, start + SQS_BATCH_LIMIT));
+    await Promise.all(
+      batches.map(async (batch) => {
+        let remaining = batch;
+        try {
+          await callWithRetries(
+            async (signal) => {
+              const { Failed = [] } = await this.options.sqs.send(
+                new ChangeMessageVisibilityBatchCommand({
+                  QueueUrl: this.options.queueUrl,
+                  Entries: remaining.map(([receiptHandle], index) => ({ Id: `r${index}`, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 })),
+                }),
+                { abortSignal: signal },
+              );
+              // Entries SQS refused (an expired handle: the message is visible already) are not retried.
+              remaining = Failed.filter((failure) => !failure.SenderFault)
+                .map((failure) => remaining[Number(failure.Id?.slice(1))])
+                .filter((entry) => entry !== undefined);
+              return remaining;
+            },
+            { deadline, signal: this.callAbort.signal, policy: this.options.retry, shouldRetry: (left) => left.length > 0 },
+          );
+        } catch (error) {
+          this.options.logger.warn(
+            {
+              event: 'queue.release_failed',
+              count: remaining.length,
+              attempts: error instanceof GaveUp ? error.attempts : undefined,
+              error: describeError(error instanceof GaveUp && error.cause ? error.cause : error),
+            },
+            'cannot give messages back; they return after their visibility timeout',
+          );
+        }
+      }),
+    );
     this.counters.released += entries.length;
     this.options.logger.info({ event: 'consumer.released', count: entries.length }, 'unfinished messages given back to the queue');
   }

@@ -111,4 +111,51 @@ describe('ECS processor under broker faults (TCP proxy in front of the emulator)
     expect(Object.fromEntries(processedCounts(logs, 'ecs'))).to.deep.equal(Object.fromEntries(orders.map((order) => [order.order_id, 1])));
     expect(logs.events('queue.delete_failed')).to.be.empty;
   });
+
+  describe('SIGTERM while the broker hangs (accepts connections, never answers)', () => {
+    const shutdownTimeoutMs = 3000;
+    // Exit within the deadline plus what a process needs to exit (logs flushed, tsx torn down).
+    const exitMarginMs = 1000;
+
+    async function sigtermDuringHang(processingTimeMs: number): Promise<{ child: Child; elapsedMs: number; code: number | null }> {
+      const { stack, proxy } = await start();
+      const orders = Array.from({ length: 10 }, (_, index) => makeOrder(`hang-${index}`));
+      await publishOrders(stack, orders);
+      const spawned = spawnEntryPoint('containers/processor/main.ts', {
+        AWS_ENDPOINT_URL: proxy.url,
+        AWS_REGION: 'us-east-1',
+        ORDERS_QUEUE_URL: stack.resources.ordersQueueUrl,
+        PROCESSOR_WAIT_TIME_SECONDS: '1',
+        PROCESSOR_CONCURRENCY: '10',
+        PROCESSING_TIME_MS: String(processingTimeMs),
+        SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+      });
+      child = spawned;
+      await untilInFlight(stack, 10);
+      proxy.set('hang');
+      const signalled = performance.now();
+      spawned.process.kill('SIGTERM');
+      const outcome = await Promise.race([spawned.exited, sleep(20_000).then(() => undefined)]);
+      const elapsedMs = performance.now() - signalled;
+      return { child: spawned, elapsedMs, code: outcome ? outcome.code : null };
+    }
+
+    it('orders still in hand: gives them back as far as it can and exits 0 inside its deadline', async () => {
+      const { child: spawned, elapsedMs, code } = await sigtermDuringHang(60_000);
+      expect(elapsedMs, `exited ${Math.round(elapsedMs)} ms after SIGTERM`).to.be.below(shutdownTimeoutMs + exitMarginMs);
+      expect(code, spawned.stderr()).to.equal(0);
+      expect(spawned.logs.events('order.released')).to.have.length(10);
+      expect(spawned.logs.events('queue.release_failed')).to.not.be.empty;
+      expect(spawned.logs.events('consumer.stopped')[0]).to.include({ released: 10 });
+    });
+
+    it('orders finished during the drain: the last deletes give up at the deadline and it exits 0 inside it', async () => {
+      const { child: spawned, elapsedMs, code } = await sigtermDuringHang(1000);
+      expect(elapsedMs, `exited ${Math.round(elapsedMs)} ms after SIGTERM`).to.be.below(shutdownTimeoutMs + exitMarginMs);
+      expect(code, spawned.stderr()).to.equal(0);
+      expect(processedCounts(spawned.logs, 'ecs').size).to.equal(10);
+      expect(spawned.logs.events('queue.delete_failed')).to.not.be.empty;
+      expect(spawned.logs.events('consumer.stopped')[0]).to.include({ succeeded: 10, released: 0 });
+    });
+  });
 });

@@ -110,12 +110,21 @@ describe('the receiver process: deadlines from its environment, SIGTERM (real pr
     expect(stalled.responses()[0]?.status).to.equal(408);
     expect(errorCode(stalled.responses()[0])).to.equal('request_timeout');
 
-    const first = await connection(port);
-    first.send('GET /health HTTP/1.1\r\nHost: test\r\n\r\n');
-    await eventually('the first answer', () => first.responses().length === 1);
+    // The one connection served: opened once the receiver has seen the stalled one close (until
+    // then a new connection is past the bound, and even its health check closes it after).
+    let first: RawConnection | undefined;
+    await eventually('a connection within the bound', async () => {
+      const candidate = await connection(port);
+      candidate.send('GET /health HTTP/1.1\r\nHost: test\r\n\r\n');
+      await eventually('the health answer', () => candidate.responses().length === 1);
+      if (candidate.responses()[0]?.headers.connection !== 'close') first = candidate;
+      else await candidate.closed;
+      return first !== undefined;
+    });
     const second = await connection(port);
     second.send(post('/orders/sync', ORDER));
-    await second.closed;
+    const refused = await Promise.race([second.closed, sleep(5000).then(() => undefined)]);
+    expect(refused, 'the second connection answered and closed').to.not.equal(undefined);
     expect(second.responses()[0]?.status).to.equal(503);
     expect(errorCode(second.responses()[0])).to.equal('too_many_connections');
     expect(receiver.logs.events('http.request', (line) => line.error_code === 'too_many_connections')).to.have.length(1);

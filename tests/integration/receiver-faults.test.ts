@@ -4,7 +4,7 @@ import { loadReceiverConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
 import type { OrderPublisher } from '../../containers/receiver/order-publisher.ts';
-import { startReceiver, type ReceiverServer } from '../../containers/receiver/server.ts';
+import { HEADERS_TIMEOUT_MS, startReceiver, type ReceiverServer } from '../../containers/receiver/server.ts';
 import { LogCollector, type LogLine } from '../../local/log-collector.ts';
 import { eventually } from '../support/eventually.ts';
 import { SEED_ORDER } from '../support/orders.ts';
@@ -130,6 +130,20 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
       await eventually('the second answer', () => client.responses().length === 2);
       expect(client.responses().map((response) => response.status)).to.deep.equal([202, 202]);
       expect(client.socket.destroyed).to.equal(false);
+    });
+
+    it('leaves an idle keep-alive connection open past the 10 s headers deadline, as a load balancer keeps it', async function () {
+      this.timeout(30_000);
+      await start({ bodyTimeoutMs: BODY_TIMEOUT_MS });
+      const client = await connection();
+      client.send(GET_HEALTH);
+      await eventually('the first answer', () => client.responses().length === 1);
+      await sleep(HEADERS_TIMEOUT_MS + 1500); // Node checks the deadlines every 250 ms here
+      expect(client.socket.destroyed, 'still open').to.equal(false);
+      client.send(post('/orders/async', ORDER));
+      await eventually('the second answer', () => client.responses().length === 2);
+      expect(client.responses()[1]?.status).to.equal(202);
+      expect(client.responses()[1]?.headers.connection).to.equal('keep-alive');
     });
 
     it('BODY_TIMEOUT_MS is read and validated with the other variables', () => {

@@ -12,7 +12,7 @@ const USAGE = `Usage: npm run bench -- [--quick] [--only receiver,processor,lamb
 Benchmarks the receiver, the ECS processor and the Lambda bundle on this machine, every figure
 beside a baseline measured in the same run, and writes the tables to BENCHMARKS.md.
 
-  --quick        a short run (about a minute) to check that everything works; prints the
+  --quick        a short run (about 15 s) to check that everything works; prints the
                  tables and writes no file unless --out is given
   --only LIST    run only these parts (comma-separated)
   --out FILE     where to write the report (BENCHMARKS.md for a full run)

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 
@@ -13,5 +14,14 @@ describe('npm scripts', () => {
 
   it('start the local stack without tsx\'s signal relay, which turned one Ctrl-C into two', () => {
     expect(scripts.start).to.equal('node --import tsx local/start.ts');
+  });
+
+  it('give the same duration for npm run bench -- --quick in the README and in --help', () => {
+    const help = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--help'], { encoding: 'utf8' }).stdout;
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const inHelp = /--quick\s+a short run \((about [^)]+)\)/.exec(help)?.[1];
+    const inReadme = /npm run bench -- --quick\s+# a short benchmark run \((about [^)]+)\)/.exec(readme)?.[1];
+    expect(inHelp, help).to.be.a('string');
+    expect(inReadme).to.equal(inHelp);
   });
 });

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -68,6 +69,40 @@ describe('npm start (the whole local stack as a user runs it)', function () {
     expect(code === 0 || signal === 'SIGINT', JSON.stringify({ code, signal })).to.equal(true);
     expect(started.stdout()).to.contain('stopped');
     expect(projectErrors(started.stderr())).to.equal('');
+  });
+
+  it('names the variable of a port already in use', async () => {
+    const busy = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => busy.once('listening', resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      child = spawnChild('npm', ['start', '--', '--fresh'], {
+        LOCAL_DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        EMULATOR_PORT: String(await freePort()),
+        STATS_PORT: String(port),
+      });
+      const { code } = await child.exited;
+      expect(code).to.equal(1);
+      expect(projectErrors(child.stderr())).to.equal(`cannot start: port ${port} is already in use (set STATS_PORT to another port)`);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
+  it('names no ECS workers in lambda mode', async () => {
+    child = spawnChild('npm', ['start', '--', '--processor', 'lambda', '--fresh'], {
+      LOCAL_DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      EMULATOR_PORT: String(await freePort()),
+      STATS_PORT: String(await freePort()),
+      PROCESSING_TIME_MS: '100',
+    });
+    const started = child;
+    await eventually('the banner', () => started.stdout().includes('Ctrl-C stops everything'), 30_000);
+    expect(started.stdout()).to.contain('processor: lambda');
+    expect(started.stdout()).to.match(/processing +100 ms per order\n/);
+    expect(started.stdout()).not.to.contain('ECS workers');
   });
 
   it('refuses an unknown processor mode with a plain message', async () => {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { snsEventFor } from '../../local/sns-event.ts';
 import type { BenchSection } from './report.ts';
 import { fmt, median, ratio, type Table } from './stats.ts';
@@ -17,10 +18,21 @@ export interface LambdaBenchSettings {
 }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = join(ROOT, 'handlers', 'process-order.ts');
+/** The one build definition of the Lambda bundle, the one serverless.yml packages with. */
+const LAMBDA_BUNDLE = createRequire(import.meta.url)('../lambda-bundle.cjs') as { esbuildOptions: BuildOptions; ENTRY: string };
 
-/** CommonJS dependencies (pino) call require(); an ES module bundle has to provide it (as serverless.yml's esbuild banner does). */
-const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+/** The bundle as `sls package` builds it: the same options, the same entry, the same output name. */
+export async function buildLambdaBundle(dir: string) {
+  const result = await build({
+    ...LAMBDA_BUNDLE.esbuildOptions,
+    absWorkingDir: ROOT,
+    entryPoints: [LAMBDA_BUNDLE.ENTRY],
+    outdir: join(dir, 'handlers'),
+    metafile: true,
+    logLevel: 'silent',
+  });
+  return { outfile: join(dir, 'handlers', 'process-order.mjs'), metafile: result.metafile };
+}
 
 /** Imports a handler module, invokes it once with the event, prints its timings as the last line. */
 const DRIVER = `import { readFileSync } from 'node:fs';
@@ -90,28 +102,13 @@ function contributors(metafile: { outputs: Record<string, { inputs: Record<strin
 export async function benchLambda(settings: LambdaBenchSettings, log: (line: string) => void): Promise<BenchSection> {
   const dir = await mkdtemp(join(tmpdir(), 'ordersync-bench-'));
   try {
-    const outfile = join(dir, 'process-order.mjs');
     const buildStarted = performance.now();
-    const result = await build({
-      entryPoints: [ENTRY],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'esm',
-      minify: true,
-      sourcemap: 'linked',
-      external: ['@aws-sdk/*'],
-      banner: { js: REQUIRE_SHIM },
-      legalComments: 'none',
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const { outfile, metafile } = await buildLambdaBundle(dir);
     const buildMs = performance.now() - buildStarted;
     const code = await readFile(outfile);
     const mapBytes = (await stat(`${outfile}.map`)).size;
-    const outputKey = Object.keys(result.metafile.outputs).find((key) => key.endsWith('process-order.mjs')) ?? '';
-    const top = contributors(result.metafile, outputKey);
+    const outputKey = Object.keys(metafile.outputs).find((key) => key.endsWith('process-order.mjs')) ?? '';
+    const top = contributors(metafile, outputKey);
     log(`lambda: bundle ${fmt(code.length / 1024)} KiB in ${fmt(buildMs)} ms`);
 
     const driver = join(dir, 'driver.mjs');
@@ -160,7 +157,7 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
     return {
       title: 'Lambda',
       method: [
-        `The bundle is built as the Lambda ships (esbuild: handlers/process-order.ts, platform node, target node24, ESM with the \`require\` shim serverless.yml adds, minified, \`@aws-sdk/*\` external as the runtime provides it, linked source map in a separate file); it took ${fmt(buildMs)} ms here. Cold start: ${settings.coldStarts} fresh \`node\` processes per module, alternating with the baseline (a module whose handler does nothing), each importing the module and invoking \`handler\` once with a real-shaped SNS event (\`snsEventFor\` with the seed order) at PROCESSING_TIME_MS=0, LOG_LEVEL=info; medians. "Node boot" is the process's own clock when the driver starts, "process start → result" the same clock when the first invocation returned, "spawn → exit" the wall time seen from outside.`,
+        `The bundle is the one the Lambda ships, built from the same definition as \`sls package\` (scripts/lambda-bundle.cjs: esbuild, handlers/process-order.ts, platform node, target node24, ESM with a \`require\` shim, minified, \`@aws-sdk/*\` external as the runtime provides it, linked source map in a separate file); it took ${fmt(buildMs)} ms here. Cold start: ${settings.coldStarts} fresh \`node\` processes per module, alternating with the baseline (a module whose handler does nothing), each importing the module and invoking \`handler\` once with a real-shaped SNS event (\`snsEventFor\` with the seed order) at PROCESSING_TIME_MS=0, LOG_LEVEL=info; medians. "Node boot" is the process's own clock when the driver starts, "process start → result" the same clock when the first invocation returned, "spawn → exit" the wall time seen from outside.`,
       ],
       tables: [
         { caption: 'Bundle size', table: sizeTable },

@@ -1,6 +1,10 @@
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
+import { buildLambdaBundle } from '../../scripts/bench/lambda.ts';
+import { ROOT } from '../../scripts/package-stack.ts';
 import {
   allModes,
   getAtt,
@@ -95,9 +99,38 @@ describe('template: Lambda processOrder', function () {
     const files = readZip(join(lambda.dir, 'ordersync.zip'));
     expect([...files.keys()].sort()).to.deep.equal(['handlers/process-order.mjs', 'handlers/process-order.mjs.map']);
     const bundle = files.get('handlers/process-order.mjs')!.toString('utf8');
-    expect(bundle).to.include('export {').and.to.include('sourceMappingURL=process-order.mjs.map');
+    expect(bundle).to.match(/export ?\{/).and.to.include('sourceMappingURL=process-order.mjs.map');
     expect(bundle).not.to.match(/@aws-sdk|node_modules\/@smithy/);
     const map = JSON.parse(files.get('handlers/process-order.mjs.map')!.toString('utf8')) as { sources: string[] };
     expect(map.sources.some((source) => source.endsWith('handlers/process-order.ts'))).to.equal(true);
+  });
+
+  it('ships minified (with its source map), as one build definition makes it for sls package and npm run bench alike', async function () {
+    this.timeout(30_000);
+    const files = readZip(join(lambda.dir, 'ordersync.zip'));
+    const shipped = files.get('handlers/process-order.mjs')!;
+    expect(shipped.length, 'bytes of the shipped bundle').to.be.below(150 * 1024);
+    expect(shipped.toString('utf8').split('\n').length, 'lines of a minified bundle').to.be.below(50);
+
+    const dir = await mkdtemp(join(tmpdir(), 'ordersync-lambda-bundle-'));
+    try {
+      const { outfile } = await buildLambdaBundle(dir);
+      // What npm run bench measures is byte for byte what the zip holds.
+      expect((await readFile(outfile)).equals(shipped), 'the bench bundle equals the shipped one').to.equal(true);
+      // The source maps map the same code to the same places; only the paths to the sources differ,
+      // each relative to where its map was written.
+      type SourceMap = { mappings: string; names: string[]; sources: string[] };
+      const benchMap = JSON.parse(await readFile(`${outfile}.map`, 'utf8')) as SourceMap;
+      const shippedMap = JSON.parse(files.get('handlers/process-order.mjs.map')!.toString('utf8')) as SourceMap;
+      expect(benchMap.mappings).to.equal(shippedMap.mappings);
+      expect(benchMap.names).to.deep.equal(shippedMap.names);
+      // serverless-esbuild writes into .esbuild/.build/handlers of the project, the bench into a temporary folder.
+      const fromRoot = (folder: string) => (source: string) => relative(ROOT, resolve(folder, source));
+      expect(benchMap.sources.map(fromRoot(join(dir, 'handlers')))).to.deep.equal(
+        shippedMap.sources.map(fromRoot(join(ROOT, '.esbuild', '.build', 'handlers'))),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ROOT } from '../../scripts/package-stack.ts';
+import { killProcessGroup } from '../support/child-process.ts';
 import { ACCOUNT, baseEnv, REGION, type Emulator } from './emulator.ts';
 
 /**
@@ -66,8 +67,6 @@ export class Rehearsal {
       SLS_NOTIFICATIONS_MODE: 'off',
       IMAGE_TAG,
       REHEARSAL_DOCKER_CALLS: this.callsFile,
-      // SQS refuses a deleted queue's name for 60 s; moto does not, and the rehearsal has no minute to spare.
-      ORDERSYNC_QUEUE_NAME_COOLDOWN_SECONDS: '0',
       ...extra,
     };
   }
@@ -87,7 +86,7 @@ export class Rehearsal {
       let stderr = '';
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const timer = setTimeout(() => killGroup(child), timeoutMs);
+      const timer = setTimeout(() => killProcessGroup(child), timeoutMs);
       child.on('error', (error) => {
         clearTimeout(timer);
         this.running.delete(child);
@@ -118,7 +117,7 @@ export class Rehearsal {
   }
 
   killAll(): void {
-    for (const child of this.running) killGroup(child);
+    for (const child of this.running) killProcessGroup(child);
   }
 
   // ---- reading the emulator ------------------------------------------------------------------
@@ -213,15 +212,6 @@ export const queueName = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 export const stackName = (stage: string) => `ordersync-${stage}`;
 export const repositoryName = (stage: string, component: string) => `ordersync-${stage}/${component}`;
 export const registry = () => `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
-
-export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
 
 /** The lines of a docker calls list that build or push or log in. */
 export function imageWork(calls: string[]): string[] {

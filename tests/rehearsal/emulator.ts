@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../support/child-process.ts';
+import { freePort, stopGroup } from '../support/child-process.ts';
 
 /**
  * One moto server (moto-server.py: moto 5.2 in server mode with four corrections it prints) on a
@@ -85,25 +85,6 @@ export function runCommand(command: string, args: string[], env: Record<string, 
   });
 }
 
-function stopGroup(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    return Promise.resolve();
-  }
-  const forced = setTimeout(() => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }, 5000);
-  return exited.finally(() => clearTimeout(forced));
-}
-
 async function waitUntilServing(endpoint: string, child: ChildProcess, logPath: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -139,7 +120,7 @@ export async function startEmulator(): Promise<Emulator> {
       await waitUntilServing(endpoint, child, logPath);
       break;
     } catch (error) {
-      await stopGroup(child);
+      await stopGroup(child, 5000);
       if (attempt === 2) {
         await rm(dir, { recursive: true, force: true });
         throw error;
@@ -181,7 +162,7 @@ export async function startEmulator(): Promise<Emulator> {
     },
     fixes: () => readLog().split('\n').filter((line) => line.startsWith('moto-server: ')).map((line) => line.slice('moto-server: '.length)),
     async stop() {
-      await stopGroup(server);
+      await stopGroup(server, 5000);
       await rm(dir, { recursive: true, force: true });
     },
   };

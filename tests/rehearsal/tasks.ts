@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogCollector, type LogLine } from '../../local/log-collector.ts';
+import { stopGroup } from '../support/child-process.ts';
 import { ROOT } from '../../scripts/package-stack.ts';
 
 /**
@@ -77,19 +78,8 @@ export function startTask(name: string, bundle: string, env: Record<string, stri
       }
     },
     async stop(timeoutMs = 30_000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const forced = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }, timeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(forced);
-      }
+      await stopGroup(child, timeoutMs);
+      return exited;
     },
   };
 }

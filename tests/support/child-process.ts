@@ -45,7 +45,39 @@ export function groupAlive(pid: number): boolean {
 
 /** Kills what is left of a child's process group (cleanup after a failed test). */
 export function killGroup(child: Child): void {
-  if (child.process.pid !== undefined && groupAlive(child.process.pid)) process.kill(-child.process.pid, 'SIGKILL');
+  killProcessGroup(child.process);
+}
+
+/** SIGKILL to the process group a detached child leads, if it is still there. */
+export function killProcessGroup(child: ChildProcess): void {
+  if (child.pid !== undefined && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+}
+
+/**
+ * SIGTERM to the process group a detached child leads, SIGKILL to it after `graceMs`, and the
+ * child's exit awaited.
+ */
+export async function stopGroup(child: ChildProcess, graceMs: number): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    return; // gone meanwhile
+  }
+  const forced = setTimeout(() => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }, graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(forced);
+  }
 }
 
 /** A free loopback port (listen on 0, read it, close). */

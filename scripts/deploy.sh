@@ -41,15 +41,21 @@ image_tag() {
 TAG="${IMAGE_TAG:-$(image_tag)}"
 [ "$TAG" != "$NO_IMAGE" ] || fail "IMAGE_TAG must not be \"$NO_IMAGE\": that tag means a stage without images"
 
+# The name of the service-linked role of an AWS service (by its principal), or None. Listed by
+# its path: the path is fixed by the service, the name's spelling is not everywhere the same.
+service_linked_role() {
+  aws iam list-roles --path-prefix "/aws-service-role/$1/" --query 'Roles[0].RoleName' --output text
+}
+
 # Makes sure the service-linked roles of these AWS services exist ("principal:purpose" each).
 # CloudFormation does not wait for one that a resource creates on the fly: on an account that
 # never had an ECS cluster, creating a cluster with capacity providers fails with "Unable to
 # assume the service linked role".
 ensure_service_linked_roles() {
-  local entry service path role errors status created="" attempt
+  local entry service role errors status created="" attempt
   for entry in "$@"; do
     service="${entry%%:*}"
-    role="$(aws iam list-roles --path-prefix "/aws-service-role/$service/" --query 'Roles[0].RoleName' --output text)" || exit 1
+    role="$(service_linked_role "$service")" || exit 1
     if ! is_none "$role"; then
       step "service-linked role $role exists (${entry#*:})"
       continue
@@ -71,7 +77,7 @@ ensure_service_linked_roles() {
   # IAM is eventually consistent: wait until each new role can be read, then a little longer.
   for service in $created; do
     for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-      role="$(aws iam list-roles --path-prefix "/aws-service-role/$service/" --query 'Roles[0].RoleName' --output text)" || exit 1
+      role="$(service_linked_role "$service")" || exit 1
       is_none "$role" || break
       sleep 3
     done

@@ -1,9 +1,9 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { DestinationStream } from 'pino';
 import { createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
 import type { AwsConfig, LogLevel, ProcessorConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { messagingSettings } from '../lib/messaging-settings.ts';
+import { readQueueDepth } from '../lib/queue-attributes.ts';
 import type { QueueConsumer } from '../lib/queue-consumer.ts';
 import { createProcessor } from '../containers/processor/processor.ts';
 import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
@@ -65,13 +65,8 @@ export interface QueuedOrders {
 
 /** Messages a queue holds: waiting, in flight (back when their visibility ends) and delayed. */
 async function queued(sqs: ReturnType<typeof createSqsClient>, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-    }),
-  );
-  return Object.values(Attributes).reduce((sum, value) => sum + Number(value ?? 0), 0);
+  const { visible, inFlight, delayed } = await readQueueDepth(sqs, queueUrl);
+  return visible + inFlight + delayed;
 }
 
 /**

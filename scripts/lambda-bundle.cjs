@@ -24,6 +24,9 @@ const esbuildOptions = {
   target: 'node24',
   format: 'esm',
   minify: true,
+  // Minifying renames classes; errors take their name from their class (lib/errors.ts), and that
+  // name is the errorType Lambda logs and puts in the on-failure record. Keep the names.
+  keepNames: true,
   sourcemap: 'linked',
   legalComments: 'none',
   external: EXTERNAL,

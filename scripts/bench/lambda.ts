@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type BuildOptions } from 'esbuild';
+import { buildLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
 import { snsEventFor } from '../../local/sns-event.ts';
 import type { BenchSection } from './report.ts';
 import { fmt, median, ratio, type Table } from './stats.ts';
@@ -15,23 +13,6 @@ export interface LambdaBenchSettings {
   coldStarts: number;
   /** Upper bound on one cold start. */
   timeoutMs: number;
-}
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The one build definition of the Lambda bundle, the one serverless.yml packages with. */
-const LAMBDA_BUNDLE = createRequire(import.meta.url)('../lambda-bundle.cjs') as { esbuildOptions: BuildOptions; ENTRY: string };
-
-/** The bundle as `sls package` builds it: the same options, the same entry, the same output name. */
-export async function buildLambdaBundle(dir: string) {
-  const result = await build({
-    ...LAMBDA_BUNDLE.esbuildOptions,
-    absWorkingDir: ROOT,
-    entryPoints: [LAMBDA_BUNDLE.ENTRY],
-    outdir: join(dir, 'handlers'),
-    metafile: true,
-    logLevel: 'silent',
-  });
-  return { outfile: join(dir, 'handlers', 'process-order.mjs'), metafile: result.metafile };
 }
 
 /** Imports a handler module, invokes it once with the event, prints its timings as the last line. */

@@ -84,6 +84,20 @@ async function availabilityZones(resolveVariable) {
   return zones.map((zone) => (byId ? { name: NO_VALUE, id: zone } : { name: zone, id: NO_VALUE }));
 }
 
+/**
+ * Reserved concurrency: `none` leaves it unset (the function shares the account's limit), or at
+ * most this many environments at once. AWS keeps 100 of the account's default 1000 unreserved.
+ */
+async function reservedConcurrency(resolveVariable) {
+  const raw = String(await resolveVariable('param:lambdaReservedConcurrency')).trim();
+  if (raw === 'none') return NO_VALUE;
+  return number(resolveVariable, 'lambdaReservedConcurrency', {
+    min: 1,
+    max: 900,
+    why: ' or none; AWS keeps 100 of the account\'s 1000 unreserved',
+  });
+}
+
 module.exports = async ({ resolveVariable }) => {
   const runnable = (await resolveVariable('param:imageTag')) !== NO_IMAGE;
   return {
@@ -98,5 +112,6 @@ module.exports = async ({ resolveVariable }) => {
     processorBacklogPerTask: await number(resolveVariable, 'processorBacklogPerTask', { min: 1, integer: false }),
     oldestOrderAlarmSeconds: await number(resolveVariable, 'oldestOrderAlarmSeconds', { min: 60 }),
     availabilityZones: await availabilityZones(resolveVariable),
+    lambdaReservedConcurrency: await reservedConcurrency(resolveVariable),
   };
 };

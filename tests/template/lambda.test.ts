@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
-import { buildLambdaBundle } from '../../scripts/bench/lambda.ts';
+import { buildLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
 import { ROOT } from '../../scripts/package-stack.ts';
 import {
   allModes,
   getAtt,
   ofType,
   packaged,
+  packagedWith,
+  packageError,
   PACKAGE_TIMEOUT_MS,
   props,
   ref,
@@ -31,6 +33,24 @@ describe('template: Lambda processOrder', function () {
     stacks = await allModes();
     lambda = await packaged('lambda');
     template = lambda.template;
+  });
+
+  it('writes its platform lines as text, the format the local invoker writes and the cold-start query reads', () => {
+    expect(props(template, 'ProcessOrderLambdaFunction').LoggingConfig).to.deep.equal({ LogFormat: 'Text' });
+  });
+
+  it('has the memory and timeout the local stack gives its environments (resources/messaging.json), and no reserved concurrency by default', () => {
+    const fn = props(template, 'ProcessOrderLambdaFunction');
+    expect(fn).to.include({ MemorySize: messagingSettings.lambda.memorySizeMb, Timeout: messagingSettings.lambda.timeoutSeconds });
+    expect(fn.ReservedConcurrentExecutions).to.deep.equal({ Ref: 'AWS::NoValue' });
+  });
+
+  it('takes a reserved concurrency from the stage parameter lambdaReservedConcurrency, as a number, and refuses one AWS would', async () => {
+    const { template: reserved } = await packagedWith({ lambdaReservedConcurrency: '20' });
+    expect(props(reserved, 'ProcessOrderLambdaFunction').ReservedConcurrentExecutions).to.equal(20);
+    expect(await packageError({ lambdaReservedConcurrency: '950' })).to.contain(
+      'stage parameter lambdaReservedConcurrency must be a whole number, from 1 to 900 (got "950") or none',
+    );
   });
 
   it('runs the handler on nodejs24.x', () => {

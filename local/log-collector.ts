@@ -1,14 +1,17 @@
 import type { DestinationStream } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseReportLine, type InvocationReport } from './lambda-runtime/platform-lines.ts';
 
 export type LogLine = Record<string, unknown> & { event?: string; component?: string; level?: string };
 
 /**
  * A pino destination that keeps every JSON line, so tests and tools count what the system logged:
- * `order.processed` lines are the proof that an order was processed, and on which path.
+ * `order.processed` lines are the proof that an order was processed, and on which path. Lines that
+ * are not JSON (the Lambda's START, END and REPORT lines) are kept as text.
  */
 export class LogCollector implements DestinationStream {
   readonly lines: LogLine[] = [];
+  readonly text: string[] = [];
   private partial = '';
 
   write(chunk: string): void {
@@ -18,6 +21,7 @@ export class LogCollector implements DestinationStream {
       const line = this.partial.slice(0, newline).trim();
       this.partial = this.partial.slice(newline + 1);
       if (line.startsWith('{')) this.lines.push(JSON.parse(line) as LogLine);
+      else if (line) this.text.push(line);
       newline = this.partial.indexOf('\n');
     }
   }
@@ -35,8 +39,14 @@ export class LogCollector implements DestinationStream {
     }
   }
 
+  /** The figures of every REPORT line written so far. */
+  reports(): InvocationReport[] {
+    return this.text.map(parseReportLine).filter((report) => report !== undefined);
+  }
+
   clear(): void {
     this.lines.length = 0;
+    this.text.length = 0;
   }
 }
 

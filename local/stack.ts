@@ -1,4 +1,4 @@
-import type { DestinationStream } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import { createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
 import type { AwsConfig, LogLevel, ProcessorConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -8,9 +8,10 @@ import type { QueueConsumer } from '../lib/queue-consumer.ts';
 import { createProcessor } from '../containers/processor/processor.ts';
 import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../containers/receiver/server.ts';
-import { createProcessOrderHandler } from '../handlers/process-order-handler.ts';
 import { startEmulator, type Emulator } from './emulator.ts';
 import { LocalLambdaInvoker } from './lambda-invoker.ts';
+import { ACCOUNT_CONCURRENCY } from './lambda-runtime/function-environments.ts';
+import { HANDLER_NAME, localLambdaBundle } from './lambda-runtime/lambda-bundle.ts';
 import { provisionMessaging, type ProcessorMode, type ProvisionedResources } from './provision.ts';
 
 export interface LocalStackOptions {
@@ -37,6 +38,14 @@ export interface LocalStackOptions {
   shutdownTimeoutMs?: number;
   lambdaRetryDelaysMs?: number[];
   lambdaTimeoutMs?: number;
+  /** The function's reserved concurrency (serverless.yml: lambdaReservedConcurrency); unset, the account's limit (1000). */
+  lambdaConcurrency?: number;
+  /** The function's memory size (serverless.yml: lambdaMemoryMb). */
+  lambdaMemoryMb?: number;
+  /** How long an idle execution environment is kept (default 5 minutes). */
+  lambdaIdleTimeoutMs?: number;
+  /** Throttled events' backoff (default Lambda's: 1 s doubling to 5 minutes). */
+  lambdaThrottleBackoff?: { initialMs: number; maxMs: number };
   /** Start no ECS processor even when the mode has one (tests run it as a separate process). */
   skipProcessor?: boolean;
 }
@@ -112,17 +121,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let invoker: LocalLambdaInvoker | undefined;
     if (options.mode !== 'ecs') {
+      const bundle = await localLambdaBundle();
+      const lambdaSettings = messagingSettings.lambda;
+      const destination = options.logDestination ?? pino.destination({ dest: 1, sync: true });
       invoker = new LocalLambdaInvoker({
         sqs: createSqsClient(aws, { requestTimeoutMs: 30_000, maxAttempts: 1 }),
         queueUrl: resources.lambdaInvokerQueueUrl,
         failureQueueUrl: resources.lambdaFailureQueueUrl,
         subscriptionArn: resources.lambdaSubscriptionArn ?? '',
-        functionName: `${messagingSettings.service}-${stage}-${messagingSettings.lambda.functionName}`,
-        handler: createProcessOrderHandler({ logger: logger('lambda'), processingTimeMs: options.processingTimeMs }),
+        function: {
+          functionName: `${messagingSettings.service}-${stage}-${lambdaSettings.functionName}`,
+          modulePath: bundle.outfile,
+          handlerName: HANDLER_NAME,
+          memorySizeMb: options.lambdaMemoryMb ?? lambdaSettings.memorySizeMb,
+          timeoutMs: options.lambdaTimeoutMs ?? Math.max(lambdaSettings.timeoutSeconds * 1000, options.processingTimeMs * 2),
+          // serverless.yml's environment of the function.
+          environment: {
+            PROCESSING_TIME_MS: String(options.processingTimeMs),
+            LOG_LEVEL: options.logLevel,
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+          region: aws.region,
+          concurrencyLimit: options.lambdaConcurrency ?? ACCOUNT_CONCURRENCY,
+          ...(options.lambdaIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.lambdaIdleTimeoutMs } : {}),
+          write: (line) => destination.write(`${line}\n`),
+        },
         logger: logger('lambda-invoker'),
-        retryDelaysMs: options.lambdaRetryDelaysMs ?? [1000, 2000].slice(0, messagingSettings.lambda.maximumRetryAttempts),
-        timeoutMs: options.lambdaTimeoutMs ?? Math.max(30_000, options.processingTimeMs * 2),
-        concurrency: 1000,
+        retryDelaysMs: options.lambdaRetryDelaysMs ?? [1000, 2000].slice(0, lambdaSettings.maximumRetryAttempts),
+        ...(options.lambdaThrottleBackoff ? { throttleBackoff: options.lambdaThrottleBackoff } : {}),
       });
       invoker.start();
       started.push(invoker);

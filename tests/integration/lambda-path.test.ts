@@ -28,7 +28,15 @@ describe('Lambda path: retries, then the on-failure destination', function () {
     expect(stack.logs.events('lambda.invocation_failed').map((line) => line.attempt)).to.deep.equal([1, 2, 3]);
     expect(stack.logs.events('order.dead_lettered')[0]).to.include({ path: 'lambda', order_id: 'poison-1', request_id: 'req-poison', attempts });
     // What the monitor shows: the Lambda's own figures, not a failed order counted as done.
-    expect(stack.invoker?.stats).to.deep.equal({ inFlight: 0, invocations: attempts, errors: attempts, succeeded: 0, deadLettered: 1 });
+    expect(stack.invoker?.stats).to.include({ inFlight: 0, invocations: attempts, errors: attempts, succeeded: 0, deadLettered: 1 });
+    // A handler's error leaves its environment warm: one cold start, then two warm retries. The
+    // retries of an asynchronous invocation keep its request id, as on Lambda.
+    expect(stack.invoker?.stats).to.include({ coldStarts: 1, environments: 1, throttles: 0 });
+    const requestIds = stack.logs.events('lambda.invocation_failed').map((line) => line.aws_request_id);
+    expect(new Set(requestIds).size).to.equal(1);
+    const reports = stack.logs.reports();
+    expect(reports.map((report) => report.requestId)).to.deep.equal(requestIds);
+    expect(reports.map((report) => report.initDurationMs !== undefined)).to.deep.equal([true, false, false]);
 
     const { Messages = [] } = await createSqsClient(stack.aws).send(
       new ReceiveMessageCommand({ QueueUrl: stack.resources.lambdaFailureQueueUrl, WaitTimeSeconds: 1 }),
@@ -42,7 +50,8 @@ describe('Lambda path: retries, then the on-failure destination', function () {
     expect(record.requestContext).to.include({ condition: 'RetriesExhausted', approximateInvokeCount: attempts });
     expect(record.requestPayload.Records[0]?.Sns.Message).to.equal(poison);
     expect(record.requestPayload.Records[0]?.EventSource).to.equal('aws:sns');
-    expect(record.responsePayload).to.include({ errorType: 'invalid_order' });
+    // The Node.js runtime's errorType is the error's name (the bundle keeps class names).
+    expect(record.responsePayload).to.include({ errorType: 'InvalidOrderError' });
     expect(record.responsePayload.errorMessage).to.contain('items: must hold at least one item');
   });
 

@@ -32,7 +32,22 @@ describe('monitor screen', () => {
     const poisoned: MonitorSample = {
       at: 0,
       queues: [],
-      processing: { kind: 'counters', ecs: null, lambda: { inFlight: 0, invocations: 4, errors: 3, succeeded: 1, deadLettered: 1 } },
+      processing: { kind: 'counters', ecs: null, lambda: {
+          inFlight: 0,
+          waiting: 0,
+          invocations: 4,
+          errors: 3,
+          succeeded: 1,
+          deadLettered: 1,
+          environments: 1,
+          busy: 0,
+          peakEnvironments: 1,
+          peakBusy: 1,
+          coldStarts: 1,
+          throttles: 0,
+          concurrencyLimit: 1000,
+        },
+      },
     };
     const screen = renderMonitor([poisoned], options);
     expect(screen).to.match(/PROCESSING\s+NOW\/s\s+10 s AVG\/s\s+IN FLIGHT\s+DONE\s+FAILED\s+DEAD-LETTERED\s+INVOCATIONS/);

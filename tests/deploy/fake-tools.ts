@@ -28,6 +28,10 @@ export interface FakeTools {
   setQueueDeleted(timestamp: string): Promise<void>;
   /** A service-linked role that exists already, by its service principal. */
   addServiceLinkedRole(service: string): Promise<void>;
+  /** What `aws logs get-query-results` answers once the query is no longer Running (its JSON). */
+  setQueryResults(json: string): Promise<void>;
+  /** The arguments of the last `aws logs start-query`, or undefined when there was none. */
+  startQueryArgs(): Promise<string[] | undefined>;
   cleanup(): Promise<void>;
 }
 
@@ -63,6 +67,13 @@ export async function createFakeTools(stage: string): Promise<FakeTools> {
     async addServiceLinkedRole(service: string) {
       await mkdir(join(state, 'roles'), { recursive: true });
       await writeFile(join(state, 'roles', `_aws-service-role_${service}_`), `AWSServiceRoleFor-${service}\n`);
+    },
+    async setQueryResults(json: string) {
+      await writeFile(join(state, 'query-results'), json);
+    },
+    async startQueryArgs() {
+      const text = await readFile(join(state, 'start-query'), 'utf8').catch(() => undefined);
+      return text?.split('\0').slice(0, -1);
     },
     async cleanup() {
       await rm(state, { recursive: true, force: true });

@@ -67,6 +67,15 @@ export class EnvReader {
     return value;
   }
 
+  /** An integer within [min, max], or undefined when the variable is not set. */
+  optionalInteger(name: string, min: number, max: number): number | undefined {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const before = this.problems.length;
+    const value = this.integer(name, min, min, max);
+    return this.problems.length > before ? undefined : value;
+  }
+
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
     const raw = this.env[name];
     if (raw === undefined || raw.trim() === '') return fallback;

@@ -7,10 +7,12 @@ import { onStopSignals } from '../lib/process-lifecycle.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { parseFlagsOrExit } from '../scripts/cli.ts';
 import { PROCESSOR_MODES, type ProcessorMode } from './provision.ts';
+import { messagingSettings } from '../lib/messaging-settings.ts';
+import { ACCOUNT_CONCURRENCY, DEFAULT_IDLE_TIMEOUT_MS } from './lambda-runtime/function-environments.ts';
 import { startStatsServer } from './stats-server.ts';
 import { startLocalStack, type LocalStackOptions, type QueuedOrders } from './stack.ts';
 
-const USAGE = `Usage: npm start -- [--processor ecs|lambda|both] [--port N] [--fresh]
+const USAGE = `Usage: npm start -- [--processor ecs|lambda|both] [--port N] [--lambda-concurrency N] [--fresh]
 
 Runs the whole ordersync pipeline on this machine: the SNS/SQS emulator, the receiver, and the
 ECS processor and/or the SNS-triggered Lambda (through a local invoker).
@@ -18,8 +20,15 @@ ECS processor and/or the SNS-triggered Lambda (through a local invoker).
 The emulator keeps its queues in LOCAL_DATA_DIR, so orders still queued when it stops are
 processed after the next start, as SQS would keep them. --fresh discards them and starts empty.
 
+The Lambda runs as the bundle that ships, in execution environments of its own (worker threads):
+cold starts, warm reuse, its memory size and timeout, and throttling beyond its concurrency limit
+(--lambda-concurrency, as the stage parameter lambdaReservedConcurrency; unset, the account's 1000).
+Its START, END and REPORT lines are in the log: grep "Init Duration" finds the cold starts, and
+npm run logs -- --local --cold-starts sums them up.
+
 Environment: PORT (8080), EMULATOR_PORT (4566), STATS_PORT (4567), PROCESSING_TIME_MS (3000),
-PROCESSOR_CONCURRENCY (100), LOG_LEVEL (info), LOCAL_DATA_DIR (local/data).`;
+PROCESSOR_CONCURRENCY (100), LOG_LEVEL (info), LOCAL_DATA_DIR (local/data),
+LAMBDA_CONCURRENCY (unset), LAMBDA_MEMORY_MB (256), LAMBDA_IDLE_SECONDS (300).`;
 
 /** The default data folder, in the project and ignored by git. */
 const DEFAULT_DATA_DIR = fileURLToPath(new URL('data', import.meta.url));
@@ -41,6 +50,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     options: {
       processor: { type: 'string', default: 'ecs' },
       port: { type: 'string' },
+      'lambda-concurrency': { type: 'string' },
       fresh: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -51,7 +61,12 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
   if (!PROCESSOR_MODES.includes(mode)) {
     throw new ConfigError(`--processor must be one of ${PROCESSOR_MODES.join(', ')} (got "${values.processor}")`);
   }
-  const reader = new EnvReader({ ...env, ...(values.port ? { PORT: values.port } : {}) });
+  const reader = new EnvReader({
+    ...env,
+    ...(values.port ? { PORT: values.port } : {}),
+    ...(values['lambda-concurrency'] ? { LAMBDA_CONCURRENCY: values['lambda-concurrency'] } : {}),
+  });
+  const lambdaConcurrency = reader.optionalInteger('LAMBDA_CONCURRENCY', 1, ACCOUNT_CONCURRENCY);
   return reader.done('local stack', {
     mode,
     port: reader.integer('PORT', 8080, 0, 65535),
@@ -59,6 +74,9 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     statsPort: reader.integer('STATS_PORT', 4567, 0, 65535),
     processingTimeMs: reader.integer('PROCESSING_TIME_MS', 3000, 0, 600_000),
     concurrency: reader.integer('PROCESSOR_CONCURRENCY', 100, 1, 1000),
+    ...(lambdaConcurrency !== undefined ? { lambdaConcurrency } : {}),
+    lambdaMemoryMb: reader.integer('LAMBDA_MEMORY_MB', messagingSettings.lambda.memorySizeMb, 128, 10_240),
+    lambdaIdleTimeoutMs: reader.integer('LAMBDA_IDLE_SECONDS', DEFAULT_IDLE_TIMEOUT_MS / 1000, 1, 3600) * 1000,
     logLevel: reader.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     dataDir: resolve(reader.string('LOCAL_DATA_DIR', DEFAULT_DATA_DIR)),
     fresh: values.fresh ?? false,
@@ -77,6 +95,11 @@ function banner(options: StartOptions, stack: Awaited<ReturnType<typeof startLoc
     `  orders DLQ      ${stack.resources.ordersDeadLetterQueueUrl}`,
     `  Lambda failures ${stack.resources.lambdaFailureQueueUrl}`,
     `  processing      ${options.processingTimeMs} ms per order${options.mode === 'lambda' ? '' : `, ${options.concurrency} ECS workers`}`,
+    ...(options.mode === 'ecs'
+      ? []
+      : [
+          `  Lambda          ${options.lambdaMemoryMb} MB, ${options.lambdaConcurrency ? `reserved concurrency ${options.lambdaConcurrency}` : `unreserved (account limit ${ACCOUNT_CONCURRENCY})`}; cold starts: npm run logs -- --local --cold-starts`,
+        ]),
     `  local state     ${options.dataDir}   (queued orders survive a restart; --fresh starts empty)`,
     `  stats           ${statsUrl}   (what npm run monitor reads)`,
     '',
@@ -103,7 +126,7 @@ async function main(): Promise<void> {
       started_at: started,
       processor: running.processor?.stats ?? null,
       lambda: running.invoker?.stats ?? null,
-    })).catch(async (error: unknown) => {
+    }), () => running.invoker?.reports() ?? null).catch(async (error: unknown) => {
       await running.stop();
       throw error;
     });

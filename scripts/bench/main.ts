@@ -1,11 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseFlagsOrExit } from '../cli.ts';
 import { benchLambda, type LambdaBenchSettings } from './lambda.ts';
 import { describeMachine, loadAverage } from './machine.ts';
 import { benchProcessor, type ProcessorBenchSettings } from './processor.ts';
 import { benchReceiver, type ReceiverBenchSettings } from './receiver.ts';
-import { renderReport, renderSection, type BenchSection } from './report.ts';
+import { renderReport, renderSection, replaceSections, type BenchSection } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [--quick] [--only receiver,processor,lambda] [--out FILE]
 
@@ -14,7 +14,8 @@ beside a baseline measured in the same run, and writes the tables to BENCHMARKS.
 
   --quick        a short run (about 15 s) to check that everything works; prints the
                  tables and writes no file unless --out is given
-  --only LIST    run only these parts (comma-separated)
+  --only LIST    run only these parts (comma-separated); with a report already at --out,
+                 only their sections of it are replaced
   --out FILE     where to write the report (BENCHMARKS.md for a full run)
   -h, --help     this text
 
@@ -32,13 +33,13 @@ interface Plan {
 const FULL: Plan = {
   receiver: { connections: 50, requestsPerRound: 5000, rounds: 3, warmupRequests: 3000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
   processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], rounds: 5, timeoutMs: 60_000 },
-  lambda: { coldStarts: 10, timeoutMs: 20_000 },
+  lambda: { coldStarts: 20, processColdStarts: 10, timeoutMs: 20_000 },
 };
 
 const QUICK: Plan = {
   receiver: { connections: 50, requestsPerRound: 1000, rounds: 1, warmupRequests: 200, syncUsers: 20, syncRequests: 100, syncProcessingMs: 200, maxLoadMs: 10_000 },
   processor: { drainMessages: 300, drainConcurrencies: [1, 10, 100], processingMs: 500, efficiencyConcurrencies: [10, 50, 100], rounds: 2, timeoutMs: 20_000 },
-  lambda: { coldStarts: 3, timeoutMs: 20_000 },
+  lambda: { coldStarts: 3, processColdStarts: 2, timeoutMs: 20_000 },
 };
 
 function readArgs(argv: string[]): { quick: boolean; parts: Part[]; out: string | undefined } | 'help' {
@@ -78,7 +79,18 @@ for (const part of parts) {
 
 if (out) {
   const command = `npm run bench${quick ? ' -- --quick' : ''}${parts.length < PARTS.length ? ` ${quick ? '' : '-- '}--only ${parts.join(',')}` : ''}`;
-  const report = renderReport({ command, quick, startedAt, durationSeconds: (performance.now() - started) / 1000, machine, loadBefore, loadAfter: loadAverage(), sections });
-  await writeFile(out, report);
-  process.stdout.write(`wrote ${out}\n`);
+  const durationSeconds = (performance.now() - started) / 1000;
+  const loadAfter = loadAverage();
+  const existing = parts.length < PARTS.length ? await readFile(out, 'utf8').catch(() => undefined) : undefined;
+  if (existing !== undefined) {
+    // A run of some parts refreshes only their sections of the report, and says so in each.
+    const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' / ');
+    const note = `*This section was refreshed by \`${command}\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (${Math.round(durationSeconds)} s${quick ? ', quick run' : ''}; ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average before ${load(loadBefore)}, after ${load(loadAfter)}); the rest of the file is from the run above.*`;
+    await writeFile(out, replaceSections(existing, sections, note));
+    process.stdout.write(`refreshed ${sections.map((section) => section.title).join(', ')} in ${out}\n`);
+  } else {
+    const report = renderReport({ command, quick, startedAt, durationSeconds, machine, loadBefore, loadAfter, sections });
+    await writeFile(out, report);
+    process.stdout.write(`wrote ${out}\n`);
+  }
 }

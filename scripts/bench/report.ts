@@ -60,3 +60,25 @@ export function renderReport(run: BenchRun): string {
     ...run.sections.map(renderSection),
   ].join('\n');
 }
+
+/**
+ * An existing report with some sections replaced (a run of only some parts: `--only`), each
+ * replaced section headed by `note` so that its date and load are not mistaken for the file's.
+ * Sections the report did not have are added at the end; the rest of the file is left as it was.
+ */
+export function replaceSections(report: string, sections: BenchSection[], note: string): string {
+  let text = report.endsWith('\n') ? report : `${report}\n`;
+  for (const section of sections) {
+    const rendered = renderSection({ ...section, method: [note, '', ...section.method] });
+    const heading = `## ${section.title}\n`;
+    const start = text.startsWith(heading) ? 0 : text.indexOf(`\n${heading}`) + 1;
+    if (start === 0 && !text.startsWith(heading)) {
+      text = `${text}\n${rendered}`;
+      continue;
+    }
+    // A section runs to the blank line before the next heading, or to the end of the file.
+    const next = text.indexOf('\n## ', start + heading.length - 1);
+    text = next === -1 ? `${text.slice(0, start)}${rendered}` : `${text.slice(0, start)}${rendered}\n${text.slice(next + 1)}`;
+  }
+  return text;
+}

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SNSEvent } from 'aws-lambda';
@@ -5,6 +6,7 @@ import { expect } from 'chai';
 import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
+import { processedCounts } from '../../local/log-collector.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 describe('Lambda path: retries, then the on-failure destination', function () {
@@ -62,5 +64,78 @@ describe('Lambda path: retries, then the on-failure destination', function () {
       stack.logs.events('order.processed', (line) => line.order_id === 'fine-1').length === 1,
     );
     expect(stack.logs.events('order.processed', (line) => line.order_id === 'fine-1')[0]).to.include({ path: 'lambda', total: 10 });
+  });
+});
+
+describe('Lambda path: the concurrency limit and the timeout, through the asynchronous queue', function () {
+  this.timeout(60_000);
+  let stack: TestStack | undefined;
+
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  const order = (id: string) => JSON.stringify({ order_id: id, customer_id: 7, items: [{ product_id: 'SKU-7', quantity: 1, price: 5 }] });
+
+  it('throttles invocations over the reserved concurrency, retries them from the queue, and processes every order once', async () => {
+    stack = await startTestStack({
+      mode: 'lambda',
+      processingTimeMs: 300,
+      lambdaConcurrency: 3,
+      lambdaThrottleBackoff: { initialMs: 100, maxMs: 400 },
+    });
+    const sns = createSnsClient(stack.aws);
+    const ids = Array.from({ length: 12 }, (_, index) => `limited-${index}`);
+    await Promise.all(ids.map((id) => sns.send(new PublishCommand({ TopicArn: stack!.resources.topicArn, Message: order(id) }))));
+
+    const running = stack;
+    let waitingSeen = 0;
+    await running.logs.waitFor(
+      'all twelve orders processed',
+      () => {
+        waitingSeen = Math.max(waitingSeen, running.invoker?.stats.waiting ?? 0);
+        return running.logs.events('order.processed').length >= ids.length;
+      },
+      30_000,
+    );
+    await sleep(300);
+    const processed = processedCounts(running.logs, 'lambda');
+    expect([...processed.keys()].sort()).to.deep.equal([...ids].sort());
+    expect([...processed.values()].every((count) => count === 1), 'each order once').to.equal(true);
+
+    const stats = running.invoker!.stats;
+    expect(stats.peakBusy, 'never more environments busy than the limit').to.equal(3);
+    expect(stats.peakEnvironments).to.equal(3);
+    expect(stats.throttles, 'invocations over the limit were throttled').to.be.above(0);
+    expect(waitingSeen, 'throttled events waited in the asynchronous queue').to.be.above(0);
+    expect(stats).to.include({ coldStarts: 3, invocations: 12, succeeded: 12, errors: 0, deadLettered: 0, waiting: 0 });
+    // The REPORT lines say the same: twelve invocations, three of them cold starts.
+    const reports = running.logs.reports();
+    expect(reports).to.have.length(12);
+    expect(reports.filter((report) => report.initDurationMs !== undefined)).to.have.length(3);
+  });
+
+  it('fails an invocation past the timeout, retries it in a new environment, and then keeps the order in the on-failure destination', async () => {
+    stack = await startTestStack({ mode: 'lambda', processingTimeMs: 2000, lambdaTimeoutMs: 300, lambdaRetryDelaysMs: [50, 50] });
+    await createSnsClient(stack.aws).send(new PublishCommand({ TopicArn: stack.resources.topicArn, Message: order('slow-1') }));
+    const running = stack;
+    await running.logs.waitFor('the slow order to be dead-lettered', () => running.logs.events('order.dead_lettered').length === 1, 20_000);
+
+    const attempts = messagingSettings.lambda.maximumRetryAttempts + 1;
+    const reports = running.logs.reports();
+    expect(reports.map((report) => report.status)).to.deep.equal(Array(attempts).fill('timeout'));
+    // Each timeout ended its environment: every attempt was a cold start.
+    expect(reports.every((report) => report.initDurationMs !== undefined)).to.equal(true);
+    expect(running.invoker!.stats).to.include({ coldStarts: attempts, environments: 0, errors: attempts, deadLettered: 1 });
+    expect(running.logs.text.filter((line) => / Task timed out after 0\.30 seconds$/.test(line))).to.have.length(attempts);
+    expect(running.logs.events('order.processed')).to.have.length(0);
+
+    const { Messages = [] } = await createSqsClient(running.aws).send(
+      new ReceiveMessageCommand({ QueueUrl: running.resources.lambdaFailureQueueUrl, WaitTimeSeconds: 1 }),
+    );
+    const record = JSON.parse(Messages[0]?.Body ?? '{}') as { requestContext: { condition: string }; responsePayload: { errorType: string } };
+    expect(record.requestContext.condition).to.equal('RetriesExhausted');
+    expect(record.responsePayload.errorType).to.equal('Sandbox.Timedout');
   });
 });

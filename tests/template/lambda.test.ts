@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
-import { buildLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
+import { buildLambdaBundle, localLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
 import { ROOT } from '../../scripts/package-stack.ts';
 import {
   allModes,
@@ -135,8 +135,10 @@ describe('template: Lambda processOrder', function () {
     const dir = await mkdtemp(join(tmpdir(), 'ordersync-lambda-bundle-'));
     try {
       const { outfile } = await buildLambdaBundle(dir);
-      // What npm run bench measures is byte for byte what the zip holds.
+      // What npm run bench measures and the local stack runs is byte for byte what the zip holds.
       expect((await readFile(outfile)).equals(shipped), 'the bench bundle equals the shipped one').to.equal(true);
+      const local = await localLambdaBundle();
+      expect((await readFile(local.outfile)).equals(shipped), 'the local stack runs the shipped bundle').to.equal(true);
       // The source maps map the same code to the same places; only the paths to the sources differ,
       // each relative to where its map was written.
       type SourceMap = { mappings: string; names: string[]; sources: string[] };

@@ -114,8 +114,8 @@ export class FunctionEnvironments {
   }
 
   private take(): ExecutionEnvironment {
-    const warm = this.idle.pop();
-    if (warm) return warm;
+    // The most recently used idle environment that is still alive (one may have ended while idle).
+    for (let warm = this.idle.pop(); warm; warm = this.idle.pop()) if (warm.alive) return warm;
     const limit = this.options.concurrencyLimit;
     if (this.busy.size >= limit) {
       this.counters.throttles += 1;

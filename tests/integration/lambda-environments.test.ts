@@ -35,6 +35,12 @@ const HANDLERS: Record<string, string> = {
       for (;;) kept.push(new Array(100000).fill({ kept: kept.length }));
     };`,
   'broken.mjs': `throw new RangeError('PROCESSING_TIME_MS must be a number');`,
+  // Returns, then crashes its environment from a timer: the environment dies while idle.
+  'late-crash.mjs': `
+    export const handler = async (event) => {
+      if (event.crashLater) setTimeout(() => { throw new Error('crashed after returning'); }, 20);
+      return 'ok';
+    };`,
 };
 
 describe('local Lambda: execution environments', function () {
@@ -200,6 +206,16 @@ describe('local Lambda: execution environments', function () {
     expect(failed.report.status).to.equal(undefined);
     const next = await fn.invoke({}, 'req-ok');
     expect(next.report.initDurationMs).to.equal(undefined);
+  });
+
+  it('never hands an invocation to an environment that died while idle', async () => {
+    const fn = environments('late-crash.mjs');
+    expect((await fn.invoke({ crashLater: true }, 'req-1')).ok).to.equal(true);
+    await sleep(200);
+    const next = await fn.invoke({}, 'req-2');
+    expect(next.ok).to.equal(true);
+    expect(next.report.initDurationMs, 'a new environment').to.be.a('number');
+    expect(fn.stats.coldStarts).to.equal(2);
   });
 
   it('fails every invocation of an environment whose init failed, with the init error, and tries a new environment next time', async () => {

@@ -103,6 +103,14 @@ describe('npm start (the whole local stack as a user runs it)', function () {
     expect(started.stdout()).to.contain('processor: lambda');
     expect(started.stdout()).to.match(/processing +100 ms per order\n/);
     expect(started.stdout()).not.to.contain('ECS workers');
+    expect(started.stdout()).to.match(/Lambda +256 MB, unreserved \(account limit 1000\)/);
+  });
+
+  it('refuses a Lambda concurrency limit outside 1 to 1000 with a plain message', async () => {
+    child = spawnChild('npm', ['start', '--', '--processor', 'lambda', '--lambda-concurrency', '0'], {});
+    const { code } = await child.exited;
+    expect(code).to.not.equal(0);
+    expect(child.stderr()).to.contain('LAMBDA_CONCURRENCY must be an integer from 1 to 1000 (got "0")');
   });
 
   it('refuses an unknown processor mode with a plain message', async () => {

@@ -61,12 +61,44 @@ function frame(title: string, yLabel: string, xLabel: string, body: string[], yT
   ].join('\n');
 }
 
-function legend(names: string[]): string[] {
+/** Approximate width of a legend entry: the swatch, its name at about 7 px a character, and a gap. */
+const legendEntryWidth = (name: string) => 16 + name.length * 7 + 18;
+
+/**
+ * Where each legend entry goes: side by side, as wide as its name, wrapping to a new row when
+ * the next would pass the plot's right edge; the rows sit above the plot, the last one just
+ * above it.
+ */
+export function legendLayout(names: string[]): { x: number; y: number }[] {
+  const rows: number[] = [];
+  let x = MARGIN.left + 8;
+  let row = 0;
+  for (const name of names) {
+    const width = legendEntryWidth(name);
+    if (x > MARGIN.left + 8 && x + width - 18 > MARGIN.left + PLOT_WIDTH) {
+      row += 1;
+      x = MARGIN.left + 8;
+    }
+    rows.push(row);
+    x += width;
+  }
+  const rowCount = row + 1;
+  let position = MARGIN.left + 8;
   return names.map((name, index) => {
-    const x = MARGIN.left + 8 + index * 150;
+    if (index > 0 && rows[index] !== rows[index - 1]) position = MARGIN.left + 8;
+    const at = { x: position, y: MARGIN.top - 18 - (rowCount - 1 - (rows[index] ?? 0)) * 16 };
+    position += legendEntryWidth(name);
+    return at;
+  });
+}
+
+function legend(names: string[]): string[] {
+  const layout = legendLayout(names);
+  return names.map((name, index) => {
+    const { x, y } = layout[index] ?? { x: MARGIN.left + 8, y: MARGIN.top - 18 };
     return (
-      `<rect x="${x}" y="${MARGIN.top - 18}" width="12" height="12" fill="${PALETTE[index % PALETTE.length]}"/>` +
-      `<text x="${x + 16}" y="${MARGIN.top - 8}">${escapeXml(name)}</text>`
+      `<rect x="${x}" y="${y}" width="12" height="12" fill="${PALETTE[index % PALETTE.length]}"/>` +
+      `<text x="${x + 16}" y="${y + 10}">${escapeXml(name)}</text>`
     );
   });
 }

@@ -3,7 +3,7 @@ import { ConfigError } from '../lib/errors.ts';
 import { parseFlagsOrExit } from './cli.ts';
 import { consoleTable, observations, writeReport } from './experiment/report.ts';
 import {
-  LAMBDA_CONCURRENCY,
+  lambdaConfiguration,
   runConfiguration,
   type Configuration,
   type ConfigurationResult,
@@ -25,6 +25,13 @@ Options:
   --processing-ms N   simulated work per order (default 1000)
   --workers LIST      ECS processor concurrencies, comma-separated (default 1,20,100)
   --paths LIST        the paths to run: ecs, lambda, or ecs,lambda (default ecs,lambda)
+  --lambda-concurrency LIST
+                      the Lambda's concurrency limits, comma-separated, one Lambda configuration
+                      each: none (unreserved: the account's 1000, label "lambda") or a reserved
+                      concurrency N (label "lambda×N"). Default none,20: with the default 1 s of
+                      work, 20 is the capacity of ecs×20 (20 ÷ 1 s = 20/s), below the 50/s
+                      offered, so the run shows the Lambda throttled and its asynchronous queue's
+                      backlog next to the worker pool's queue at the same capacity
   --out DIR           report folder (default reports/experiment-<timestamp>)
   -h, --help          this text`;
 
@@ -51,6 +58,7 @@ export function parseExperimentArgs(argv: string[], now = new Date()): Experimen
       'processing-ms': { type: 'string' },
       workers: { type: 'string' },
       paths: { type: 'string' },
+      'lambda-concurrency': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -67,9 +75,19 @@ export function parseExperimentArgs(argv: string[], now = new Date()): Experimen
   for (const path of paths) {
     if (path !== 'ecs' && path !== 'lambda') throw new ConfigError(`--paths may hold only ecs and lambda (got "${path}")`);
   }
+  const lambdaLimits = (values['lambda-concurrency'] ?? 'none,20').split(',').map((entry) => entry.trim());
+  const reserved = lambdaLimits.map((entry) => {
+    if (entry === 'none') return undefined;
+    const value = Number(entry);
+    if (!Number.isInteger(value) || value < 1 || value > 1000) {
+      throw new ConfigError(`--lambda-concurrency may hold none and integers from 1 to 1000 (got "${entry}")`);
+    }
+    return value;
+  });
+  if (new Set(lambdaLimits).size !== lambdaLimits.length) throw new ConfigError(`--lambda-concurrency names a limit twice (got "${lambdaLimits.join(',')}")`);
   const configurations: Configuration[] = [
     ...(paths.includes('ecs') ? workers.map((count): Configuration => ({ label: `ecs×${count}`, path: 'ecs', workers: count })) : []),
-    ...(paths.includes('lambda') ? [{ label: 'lambda', path: 'lambda', workers: LAMBDA_CONCURRENCY } as Configuration] : []),
+    ...(paths.includes('lambda') ? reserved.map(lambdaConfiguration) : []),
   ];
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
   return { settings: { rate, durationMs, processingMs }, configurations, out: values.out ?? `reports/experiment-${stamp}` };
@@ -103,16 +121,22 @@ function progressPrinter(
 export async function runExperiment(
   options: ExperimentOptions,
   command: string,
-  progress: NodeJS.WriteStream | undefined = process.stderr,
+  /** Where progress lines go; null for none (undefined would take the default). */
+  progress: NodeJS.WriteStream | null = process.stderr,
 ): Promise<{ results: ConfigurationResult[]; files: string[] }> {
   const startedAt = new Date();
   const results: ConfigurationResult[] = [];
+  const lambdaLogs = new Map<string, string[]>();
   for (const [index, configuration] of options.configurations.entries()) {
-    results.push(
-      await runConfiguration(configuration, options.settings, progressPrinter(progress, index, options.configurations.length, configuration, options.settings)),
+    const run = await runConfiguration(
+      configuration,
+      options.settings,
+      progressPrinter(progress ?? undefined, index, options.configurations.length, configuration, options.settings),
     );
+    results.push(run.result);
+    if (configuration.path === 'lambda') lambdaLogs.set(configuration.label, run.lambdaLog);
   }
-  const files = await writeReport(options.out, results, options.settings, command, startedAt);
+  const files = await writeReport(options.out, results, options.settings, command, startedAt, lambdaLogs);
   return { results, files };
 }
 
@@ -126,7 +150,7 @@ async function main(): Promise<void> {
   const command = ['npm run experiment --', ...process.argv.slice(2)].join(' ');
   const { results, files } = await runExperiment(options, command);
   process.stdout.write(`\n${consoleTable(results)}\n\n${observations(results).join('\n')}\n\nreport: ${files.join(', ')}\n`);
-  if (results.some((result) => result.lost > 0 || result.duplicated > 0)) process.exitCode = 1;
+  if (results.some((result) => result.lost > 0 || result.duplicated > 0 || !result.drained)) process.exitCode = 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

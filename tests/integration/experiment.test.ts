@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseExperimentArgs, runExperiment, type ExperimentOptions } from '../../scripts/experiment.ts';
+import { reportsFromLogText, summarizeReports } from '../../scripts/cold-starts/summary.ts';
 import type { ConfigurationResult } from '../../scripts/experiment/run-configuration.ts';
 
 describe('npm run experiment (a short run on the local stack)', function () {
@@ -14,50 +15,92 @@ describe('npm run experiment (a short run on the local stack)', function () {
 
   before(async () => {
     out = await mkdtemp(join(tmpdir(), 'ordersync-experiment-'));
-    const options = parseExperimentArgs(['--rate', '20', '--duration', '3', '--processing-ms', '500', '--workers', '1,20', '--out', out]);
+    // lambda×5: a limit of 5 at 500 ms a order is 10/s, below the 20/s offered: it is throttled.
+    const options = parseExperimentArgs([
+      '--rate', '20', '--duration', '3', '--processing-ms', '500', '--workers', '1,20', '--lambda-concurrency', 'none,5', '--out', out,
+    ]);
     if (options === 'help') throw new Error('unexpected help');
-    ({ results, files } = await runExperiment(options as ExperimentOptions, 'test run', undefined));
+    ({ results, files } = await runExperiment(options as ExperimentOptions, 'test run', null));
   });
   after(() => rm(out, { recursive: true, force: true }));
 
   it('runs every configuration asked for and loses no order', () => {
-    expect(results.map((result) => result.configuration.label)).to.deep.equal(['ecs×1', 'ecs×20', 'lambda']);
+    expect(results.map((result) => result.configuration.label)).to.deep.equal(['ecs×1', 'ecs×20', 'lambda', 'lambda×5']);
     for (const result of results) {
       expect(result.sent, result.configuration.label).to.equal(60);
       expect(result.accepted, result.configuration.label).to.equal(60);
       expect(result.lost, result.configuration.label).to.equal(0);
       expect(result.duplicated, result.configuration.label).to.equal(0);
+      expect(result.drained, result.configuration.label).to.equal(true);
       const processed = Object.values(result.receiveCounts).reduce((sum, count) => sum + count, 0);
       expect(processed, result.configuration.label).to.equal(result.accepted);
     }
   });
 
   it('shows the one-worker processor saturated at its capacity and the others keeping up', () => {
-    const [one, twenty, lambda] = results;
+    const [one, twenty, lambda, limited] = results;
     expect(one?.capacityPerSecond).to.equal(2);
     expect(one?.processedPerSecond).to.be.at.most(2.5);
     expect(one?.backlogAtEnd).to.be.above(20);
     expect(twenty?.processedPerSecond).to.be.above(one?.processedPerSecond ?? Infinity);
     expect(lambda?.backlogAtEnd).to.be.below(5);
+    expect(lambda?.lambda).to.include({ concurrencyLimit: 1000, reserved: false, throttles: 0 });
+    expect(limited?.capacityPerSecond).to.equal(10);
   });
 
-  it('writes the report: summary, figures and three charts, consistent with the run', async () => {
+  it('throttles the Lambda whose limit is below the load: its events wait in the asynchronous queue, none is lost', () => {
+    const limited = results[3];
+    const figures = limited?.lambda;
+    expect(figures).to.include({ concurrencyLimit: 5, reserved: true, peakBusy: 5 });
+    expect(figures?.throttles).to.be.above(0);
+    expect(figures?.peakEnvironments).to.be.at.most(5);
+    expect(figures?.peakBacklog).to.be.above(0);
+    expect(limited?.samples.some((sample) => (sample.lambda?.waiting ?? 0) > 0)).to.equal(true);
+    expect(limited?.lost).to.equal(0);
+    expect(limited?.duplicated).to.equal(0);
+    expect(figures?.invocations).to.equal(limited?.accepted); // a throttle is not an invocation
+  });
+
+  it("reports cold starts and init percentiles that agree with the REPORT lines the run logged", async () => {
+    for (const result of results.filter((entry) => entry.lambda)) {
+      const { label } = result.configuration;
+      const log = await readFile(join(out, label === 'lambda' ? 'lambda.log' : 'lambda-x5.log'), 'utf8');
+      const reportLines = log.split('\n').filter((line) => line.startsWith('REPORT RequestId:'));
+      const coldStartLines = reportLines.filter((line) => line.includes('Init Duration:'));
+      expect(reportLines, label).to.have.length(result.accepted);
+      expect(coldStartLines.length, label).to.be.above(0);
+      expect(result.lambda?.coldStarts, label).to.equal(coldStartLines.length);
+      expect(result.lambda?.reports.coldStarts, label).to.equal(coldStartLines.length);
+      expect(result.lambda?.reports, label).to.deep.equal(summarizeReports(reportsFromLogText(log)));
+      expect(result.lambda?.reports.initDurationMs?.p50, label).to.be.above(0);
+    }
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    const limited = results[3]?.lambda;
+    expect(summary).to.match(new RegExp(`\\| lambda×5 \\| 5 reserved \\| 60 \\| ${limited?.reports.coldStarts} \\| [\\d.]+ \\| [\\d.]+ \\| 5 \\| \\d+ \\| ${limited?.throttles} \\|`));
+    expect(summary).to.contain(`THROTTLED ${limited?.throttles} times`);
+    expect(summary).to.contain('`lambda-x5.log`');
+  });
+
+  it('writes the report: summary, figures, four charts and the Lambda logs, consistent with the run', async () => {
     expect(files.map((file) => file.slice(out.length + 1)).sort()).to.deep.equal(
-      ['backlog.svg', 'latency.svg', 'results.json', 'summary.md', 'throughput.svg'],
+      ['backlog.svg', 'environments.svg', 'lambda-x5.log', 'lambda.log', 'latency.svg', 'results.json', 'summary.md', 'throughput.svg'],
     );
     const summary = await readFile(join(out, 'summary.md'), 'utf8');
-    for (const label of ['ecs×1', 'ecs×20', 'lambda']) expect(summary).to.contain(`| ${label} |`);
+    for (const label of ['ecs×1', 'ecs×20', 'lambda', 'lambda×5']) expect(summary).to.contain(`| ${label} |`);
     expect(summary).to.contain('all 60 accepted orders processed exactly once');
     const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: ConfigurationResult[] };
     expect(saved.results.map((result) => [result.accepted, result.lost])).to.deep.equal(results.map((result) => [result.accepted, result.lost]));
-    for (const chart of ['throughput.svg', 'backlog.svg', 'latency.svg']) {
+    for (const chart of ['throughput.svg', 'backlog.svg', 'environments.svg', 'latency.svg']) {
       const svg = await readFile(join(out, chart), 'utf8');
       expect(svg).to.match(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
       expect(svg.trimEnd()).to.match(/<\/svg>$/);
       expect(svg).to.match(/<(rect|path) /);
     }
     const backlog = await readFile(join(out, 'backlog.svg'), 'utf8');
-    expect(backlog.match(/<path /g)).to.have.length(3); // one line per configuration
+    expect(backlog.match(/<path /g)).to.have.length(4); // one line per configuration
+    const environments = await readFile(join(out, 'environments.svg'), 'utf8');
+    expect(environments.match(/<path /g)).to.have.length(4); // concurrent and alive, per Lambda configuration
+    expect(environments).to.contain('lambda×5 concurrent');
   });
 });
 
@@ -71,6 +114,7 @@ describe('experiment flags', () => {
         { label: 'ecs×20', path: 'ecs', workers: 20 },
         { label: 'ecs×100', path: 'ecs', workers: 100 },
         { label: 'lambda', path: 'lambda', workers: 1000 },
+        { label: 'lambda×20', path: 'lambda', workers: 20, reservedConcurrency: 20 },
       ],
       out: 'reports/experiment-2026-01-02T03-04-05Z',
     });
@@ -88,5 +132,15 @@ describe('experiment flags', () => {
     expect(() => parseExperimentArgs(['--rate', 'fast'])).to.throw('--rate must be an integer from 1 to 1000 (got "fast")');
     expect(() => parseExperimentArgs(['--paths', 'ecs,k8s'])).to.throw('--paths may hold only ecs and lambda (got "k8s")');
     expect(() => parseExperimentArgs(['--duration', '1', '--processing-ms', '1000'])).to.throw('--duration must be at least twice');
+    expect(() => parseExperimentArgs(['--lambda-concurrency', 'none,0'])).to.throw('--lambda-concurrency may hold none and integers from 1 to 1000 (got "0")');
+    expect(() => parseExperimentArgs(['--lambda-concurrency', '20,20'])).to.throw('--lambda-concurrency names a limit twice');
+  });
+
+  it('runs one Lambda configuration per --lambda-concurrency entry, "none" being the unreserved function', () => {
+    const options = parseExperimentArgs(['--paths', 'lambda', '--lambda-concurrency', '5, none']);
+    expect(options === 'help' ? [] : options.configurations).to.deep.equal([
+      { label: 'lambda×5', path: 'lambda', workers: 5, reservedConcurrency: 5 },
+      { label: 'lambda', path: 'lambda', workers: 1000 },
+    ]);
   });
 });

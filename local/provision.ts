@@ -21,6 +21,11 @@ export interface ProvisionedResources {
   lambdaSubscriptionArn: string | undefined;
 }
 
+/** Local only: the queue standing in for Lambda's asynchronous event queue (the local invoker drains it). */
+export function localInvokerQueueName(stage: string): string {
+  return `${resourceNames(stage).topic}-local-lambda-invoker`;
+}
+
 export interface ProvisionOptions {
   sns: SNSClient;
   sqs: SQSClient;
@@ -66,7 +71,7 @@ export async function provisionMessaging(options: ProvisionOptions): Promise<Pro
   const lambdaFailures = await createQueue(sqs, names.lambdaFailureQueue, {
     MessageRetentionPeriod: String(settings.lambdaFailureQueue.messageRetentionSeconds),
   });
-  const invoker = await createQueue(sqs, `${names.topic}-local-lambda-invoker`, { VisibilityTimeout: '60' });
+  const invoker = await createQueue(sqs, localInvokerQueueName(stage), { VisibilityTimeout: '60' });
 
   if (mode === 'ecs' || mode === 'both') {
     await sns.send(

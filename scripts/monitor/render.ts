@@ -1,4 +1,6 @@
-import type { MonitorSample } from './targets.ts';
+import type { LambdaStats } from '../../local/lambda-invoker.ts';
+import { ACCOUNT_CONCURRENCY } from '../../local/lambda-runtime/function-environments.ts';
+import { LAMBDA_EVENTS_QUEUE, type MonitorSample } from './targets.ts';
 
 export interface RenderOptions {
   description: string;
@@ -116,6 +118,35 @@ function counterRow(label: string, history: MonitorSample[], pick: (sample: Moni
   ];
 }
 
+/**
+ * The local Lambda's execution environments: busy (concurrent executions) of those alive, the
+ * concurrency limit, cold starts, throttles, and the throttled events waiting in the asynchronous
+ * queue for their next try, with the queue's whole backlog.
+ */
+function lambdaEnvironmentLines(lambda: LambdaStats | null, backlog: number | undefined, color: boolean): string[] {
+  if (!lambda) return [];
+  const limit = lambda.concurrencyLimit < ACCOUNT_CONCURRENCY ? `${lambda.concurrencyLimit} reserved` : `${lambda.concurrencyLimit} account`;
+  const atLimit = lambda.busy >= lambda.concurrencyLimit;
+  return [
+    '',
+    ...table([
+      ['LAMBDA', 'BUSY / ALIVE', 'LIMIT', 'PEAK BUSY', 'COLD STARTS', 'THROTTLES', 'THROTTLED WAITING', 'ASYNC BACKLOG'],
+      [
+        'environments',
+        atLimit ? paint(color, 33, `${lambda.busy} / ${lambda.environments} at limit`) : `${lambda.busy} / ${lambda.environments}`,
+        limit,
+        String(lambda.peakBusy),
+        String(lambda.coldStarts),
+        lambda.throttles > 0 ? paint(color, 33, String(lambda.throttles)) : '0',
+        String(lambda.waiting),
+        backlog === undefined ? '–' : String(backlog),
+      ],
+    ]),
+    "THROTTLED WAITING: events refused for want of an environment, tried again with Lambda's backoff (1 s doubling to 5 min);",
+    `ASYNC BACKLOG: those plus the ${LAMBDA_EVENTS_QUEUE} queue's waiting events. Nothing is dropped: they run as environments free up.`,
+  ];
+}
+
 function processingLines(history: MonitorSample[], color: boolean): string[] {
   const newest = history.at(-1);
   if (!newest) return [];
@@ -130,6 +161,7 @@ function processingLines(history: MonitorSample[], color: boolean): string[] {
       ]),
       'FAILED: failed deliveries (ECS) or invocation errors (Lambda), retried until the last;',
       'DEAD-LETTERED: orders the Lambda sent to its on-failure destination (the ECS ones are the DLQ above).',
+      ...lambdaEnvironmentLines(reading.lambda, reading.lambdaBacklog, color),
     );
   } else {
     const perMinute = (values: number[]) => (values.length ? values.map((value) => String(Math.round(value))).join(' ') : 'no data yet');

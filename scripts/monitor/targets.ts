@@ -6,6 +6,7 @@ import type { AwsConfig } from '../../lib/config.ts';
 import type { ConsumerStats } from '../../lib/queue-consumer.ts';
 import type { LambdaStats } from '../../local/lambda-invoker.ts';
 import { messagingSettings, resourceNames } from '../../lib/messaging-settings.ts';
+import { localInvokerQueueName } from '../../local/provision.ts';
 import { readQueueDepth, type QueueDepth } from '../../lib/queue-attributes.ts';
 
 /** What one refresh of the monitor reads. */
@@ -17,7 +18,18 @@ export interface MonitorSample {
 }
 
 export type ProcessingReading =
-  | { kind: 'counters'; ecs: ConsumerStats | null; lambda: LambdaStats | null; error?: string }
+  | {
+      kind: 'counters';
+      ecs: ConsumerStats | null;
+      /** The local Lambda's figures: invocations, environments (busy, alive, limit), cold starts, throttles, throttled events waiting. */
+      lambda: LambdaStats | null;
+      /**
+       * The Lambda's asynchronous queue backlog: events not yet taken from the local event queue
+       * plus throttled events waiting for their next try; absent without Lambda figures.
+       */
+      lambdaBacklog?: number;
+      error?: string;
+    }
   | { kind: 'cloudwatch'; ecsPerMinute: number[]; lambdaPerMinute: number[]; lambdaErrorsPerMinute: number[]; error?: string };
 
 export interface MonitorTarget {
@@ -42,6 +54,9 @@ async function readQueues(sqs: SQSClient, queues: QueueRef[]): Promise<MonitorSa
   );
 }
 
+/** The label of the local stand-in for Lambda's asynchronous event queue in the monitor's queue table. */
+export const LAMBDA_EVENTS_QUEUE = 'Lambda events';
+
 /** The local stack started by `npm start`: the emulator's queues and the stack's own counters. */
 export async function localTarget(options: { endpoint: string; statsUrl: string; region: string }): Promise<MonitorTarget> {
   const aws: AwsConfig = { region: options.region, endpoint: options.endpoint };
@@ -51,6 +66,7 @@ export async function localTarget(options: { endpoint: string; statsUrl: string;
     ['orders', names.ordersQueue],
     ['orders DLQ', names.ordersDeadLetterQueue],
     ['Lambda failures', names.lambdaFailureQueue],
+    [LAMBDA_EVENTS_QUEUE, localInvokerQueueName('local')],
   ];
   let queues: QueueRef[] | undefined;
   const resolveQueues = async () => {
@@ -78,6 +94,8 @@ export async function localTarget(options: { endpoint: string; statsUrl: string;
         };
       }
       const [queueReadings, processing] = await Promise.all([readQueues(sqs, resolved), readLocalCounters(options.statsUrl)]);
+      const events = queueReadings.find((queue) => queue.name === LAMBDA_EVENTS_QUEUE)?.depth;
+      if (processing.kind === 'counters' && processing.lambda && events) processing.lambdaBacklog = events.visible + processing.lambda.waiting;
       return { at, queues: queueReadings, processing };
     },
   };

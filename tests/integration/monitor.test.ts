@@ -4,6 +4,7 @@ import { spawnChild, freePort } from '../support/child-process.ts';
 import { makeOrder } from '../support/orders.ts';
 import { processorFor, publishOrders } from '../support/processor.ts';
 import { startTestStack } from '../support/stack.ts';
+import type { LambdaStats } from '../../local/lambda-invoker.ts';
 import { LogCollector } from '../../local/log-collector.ts';
 
 describe('npm run monitor against the local stack', function () {
@@ -38,6 +39,48 @@ describe('npm run monitor against the local stack', function () {
       expect(reading.processing.ecs.inFlight).to.equal(1);
     } finally {
       await processor.stop();
+      await stats.stop();
+      await stack.stop();
+    }
+  });
+
+  it("shows the Lambda's environments, cold starts, throttles and the throttled events waiting, on screen and in --json", async () => {
+    // A limit of 1 and 3 s of work: one order runs at a time, the others are throttled and wait
+    // for their next try (a throttle is refused at once, so between tries they are all waiting).
+    // The stack's stop lets the three run to the end: about 9 s.
+    const stack = await startTestStack({
+      stage: 'local',
+      mode: 'lambda',
+      processingTimeMs: 3000,
+      lambdaConcurrency: 1,
+      lambdaThrottleBackoff: { initialMs: 200, maxMs: 400 },
+      shutdownTimeoutMs: 0,
+    });
+    const invoker = stack.invoker;
+    if (!invoker) throw new Error('the lambda stack has no invoker');
+    const stats = await startStatsServer(0, () => ({ started_at: '', processor: null, lambda: invoker.stats }));
+    try {
+      await publishOrders(stack, Array.from({ length: 3 }, (_, index) => makeOrder(`mon-lambda-${index}`)));
+      await stack.logs.waitFor('one invocation under way and two throttled events', () => invoker.stats.busy === 1 && invoker.stats.throttles >= 2);
+      const env = { EMULATOR_PORT: new URL(stack.emulatorUrl).port, STATS_PORT: new URL(stats.url).port };
+      const monitor = spawnChild('npm', ['run', 'monitor', '--', '--once'], env);
+      expect((await monitor.exited).code, monitor.stderr()).to.equal(0);
+      expect(monitor.stdout()).to.match(/environments\s+1 \/ 1 at limit\s+1 reserved\s+1\s+1\s+\d+\s+([12])\s+\1$/m);
+
+      const json = spawnChild('npm', ['run', '--silent', 'monitor', '--', '--once', '--json'], env);
+      expect((await json.exited).code, json.stderr()).to.equal(0);
+      const reading = JSON.parse(json.stdout().trim()) as {
+        queues: { name: string; depth: { visible: number; inFlight: number } }[];
+        processing: { lambda: LambdaStats; lambdaBacklog: number };
+      };
+      expect(reading.processing.lambda).to.include({ busy: 1, environments: 1, concurrencyLimit: 1, coldStarts: 1 });
+      expect(reading.processing.lambda.throttles).to.be.at.least(2);
+      // The asynchronous queue's backlog: nothing left in the event queue (the invoker holds the
+      // three), the throttled events waiting: two, or one once the first order is done.
+      expect(reading.queues.find((queue) => queue.name === 'Lambda events')?.depth?.visible).to.equal(0);
+      expect(reading.processing.lambda.waiting).to.be.oneOf([1, 2]);
+      expect(reading.processing.lambdaBacklog).to.equal(reading.processing.lambda.waiting);
+    } finally {
       await stats.stop();
       await stack.stop();
     }

@@ -54,6 +54,55 @@ describe('monitor screen', () => {
     expect(screen).to.match(/Lambda\s+–\s+–\s+0\s+1\s+3\s+1\s+4/);
   });
 
+  it("shows the Lambda's environments against its limit, cold starts, throttles and the throttled events waiting", () => {
+    const throttled: MonitorSample = {
+      at: 0,
+      queues: [{ name: 'Lambda events', url: 'u3', depth: { visible: 30, inFlight: 140, delayed: 0 } }],
+      processing: {
+        kind: 'counters',
+        ecs: null,
+        lambda: {
+          inFlight: 140,
+          waiting: 120,
+          invocations: 400,
+          errors: 0,
+          succeeded: 380,
+          deadLettered: 0,
+          environments: 20,
+          busy: 20,
+          peakEnvironments: 20,
+          peakBusy: 20,
+          coldStarts: 20,
+          throttles: 1444,
+          concurrencyLimit: 20,
+        },
+        lambdaBacklog: 150,
+      },
+    };
+    const screen = renderMonitor([throttled], options);
+    expect(screen).to.match(/Lambda events\s+30\s+140\s+0/);
+    expect(screen).to.match(/LAMBDA\s+BUSY \/ ALIVE\s+LIMIT\s+PEAK BUSY\s+COLD STARTS\s+THROTTLES\s+THROTTLED WAITING\s+ASYNC BACKLOG/);
+    expect(screen).to.match(/environments\s+20 \/ 20 at limit\s+20 reserved\s+20\s+20\s+1444\s+120\s+150/);
+    expect(screen).to.contain("Lambda's backoff");
+  });
+
+  it('shows an unreserved Lambda against the account limit, and no Lambda line without Lambda figures', () => {
+    const idle: MonitorSample = {
+      at: 0,
+      queues: [],
+      processing: {
+        kind: 'counters',
+        ecs: null,
+        lambda: {
+          inFlight: 0, waiting: 0, invocations: 3, errors: 0, succeeded: 3, deadLettered: 0,
+          environments: 2, busy: 0, peakEnvironments: 2, peakBusy: 2, coldStarts: 2, throttles: 0, concurrencyLimit: 1000,
+        },
+      },
+    };
+    expect(renderMonitor([idle], options)).to.match(/environments\s+0 \/ 2\s+1000 account\s+2\s+2\s+0\s+0\s+–/);
+    expect(renderMonitor([sample(0, 0, 0, 0)], options)).not.to.contain('BUSY / ALIVE');
+  });
+
   it('marks a dead-letter queue that holds messages', () => {
     const screen = renderMonitor([sample(0, 0, 3, 0)], options);
     expect(screen).to.match(/orders DLQ\s+3 !/);

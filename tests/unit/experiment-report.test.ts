@@ -100,6 +100,17 @@ describe('experiment report', () => {
     expect(unthrottled).to.contain("at most 52 concurrent environments of the account's 1000, no throttle");
     const [stuck] = observations([result({ drained: false, drainMs: 70_000 })]);
     expect(stuck).to.contain('was NOT drained after 70 s');
+    // Slow cold starts: fewer processed than offered, no queue, the orders held in environments starting.
+    const [starting] = observations([
+      result({
+        configuration: lambdaConfiguration(undefined),
+        capacityPerSecond: 1000,
+        processedPerSecond: 35.89,
+        backlogAtEnd: 0,
+        samples: [{ t: 19.9, window: true, backlog: 0, inFlight: 160, processed: 700 }, { t: 20.4, window: false, backlog: 0, inFlight: 90, processed: 800 }],
+      }),
+    ]);
+    expect(starting).to.contain('processed 35.89/s of the 50/s offered (capacity 1000/s) with no backlog: the rest were in flight (160 at the end of the window), not queued');
   });
 });
 

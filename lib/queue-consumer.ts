@@ -65,6 +65,21 @@ export function pollerCount(concurrency: number): number {
   return Math.min(10, Math.ceil(concurrency / SQS_BATCH_LIMIT));
 }
 
+/**
+ * How long a poller with some free slots, but fewer than a full receive, waits for more to free
+ * before it asks anyway: a twentieth of the observed handler time (so a freed slot idles at most
+ * about 5 % of a message's work), at least `GATHER_MIN_MS` (the completions of one turn of the
+ * event loop gather even with instant handlers), at most `GATHER_MAX_MS`.
+ */
+export const GATHER_FRACTION = 0.05;
+export const GATHER_MIN_MS = 5;
+export const GATHER_MAX_MS = 100;
+
+/** The gathering bound for an observed (average) handler time in ms. */
+export function gatherBoundMs(handlerMs: number): number {
+  return Math.min(GATHER_MAX_MS, Math.max(GATHER_MIN_MS, handlerMs * GATHER_FRACTION));
+}
+
 interface InFlight {
   message: Message;
   controller: AbortController;
@@ -88,10 +103,16 @@ export interface ConsumerStats {
 
 /**
  * Drains an SQS queue with up to `concurrency` messages in flight: several long polls at once
- * (one per ten free slots, each asking only for as many messages as there are free slots, so it
- * never holds a message it cannot start), deletes in batches what succeeded, shortens the
- * visibility of what failed so it is retried after a backoff, extends the visibility of what is
- * still being worked on, and backs off while SQS is unreachable.
+ * (one per ten slots, each asking only for as many messages as there are free slots, so it never
+ * holds a message it cannot start), deletes in batches what succeeded, shortens the visibility of
+ * what failed so it is retried after a backoff, extends the visibility of what is still being
+ * worked on, and backs off while SQS is unreachable.
+ *
+ * Full receives: a poller with fewer than a full receive's worth of free slots, while other
+ * messages are being worked on, lets more slots free for at most `gatherBoundMs` of the observed
+ * handler time before it asks. It asks at once when it can take a full receive (ten, or all the
+ * slots the other pollers leave), when nothing is in flight, or when its last receive came back
+ * short (the queue is nearly empty: waiting would not fill the next one).
  *
  * Events: `message_processed` (message), `message_failed` (message, error), `receive_error` (error).
  */
@@ -104,7 +125,8 @@ export class QueueConsumer extends EventEmitter {
   private readonly callAbort = new AbortController();
   /** Pollers backing off after a failed receive; the first successful receive wakes them. */
   private readonly backoffWakers = new Set<() => void>();
-  private readonly slotWaiters: (() => void)[] = [];
+  /** Pollers waiting for free slots: for any (`gathering` false), or for a full receive's worth. */
+  private readonly slotWaiters = new Map<() => void, { gathering: boolean }>();
   private readonly idleWaiters: (() => void)[] = [];
   private attributes: Promise<QueueAttributes> | undefined;
   private reserved = 0;
@@ -114,6 +136,8 @@ export class QueueConsumer extends EventEmitter {
   private receiveFailures = 0;
   private stopDeadline = Number.POSITIVE_INFINITY;
   private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0 };
+  /** Moving average of the handler time (ms), for the gathering bound; undefined before the first. */
+  private handlerMs: number | undefined;
 
   constructor(options: QueueConsumerOptions) {
     super();
@@ -162,7 +186,7 @@ export class QueueConsumer extends EventEmitter {
     this.stopDeadline = deadline;
     this.running = false;
     this.pollAbort.abort();
-    for (const wake of this.slotWaiters.splice(0)) wake();
+    for (const wake of [...this.slotWaiters.keys()]) wake();
     await Promise.all(this.pollers);
 
     const reserve = shutdownReserveMs(this.options.shutdownTimeoutMs);
@@ -179,17 +203,18 @@ export class QueueConsumer extends EventEmitter {
 
   private async poll(): Promise<void> {
     let failures = 0;
+    /** This poller's last receive brought fewer messages than it asked for: the queue is (nearly) empty. */
+    let short = true;
     while (this.running) {
-      const wanted = await this.reserveSlots();
+      const wanted = await this.reserveSlots(!short);
       if (!this.running) {
         this.reserved -= wanted;
         break;
       }
       let messages: Message[] = [];
-      let visibilityMs = 0;
+      let attributes: QueueAttributes;
       try {
-        const attributes = await this.queueAttributes();
-        visibilityMs = attributes.visibilityTimeoutSeconds * 1000;
+        attributes = await this.queueAttributes();
         const response = await this.options.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.options.queueUrl,
@@ -206,35 +231,79 @@ export class QueueConsumer extends EventEmitter {
         this.noteReceiveSuccess();
       } catch (error) {
         this.reserved -= wanted;
+        this.wakeSlotWaiters();
         if (!this.running) break;
         failures += 1;
         await this.backOff(error, failures);
         continue;
       }
       this.reserved -= wanted;
+      short = messages.length < wanted;
       // The handles are valid one visibility timeout from (about) now: SQS started it as it answered.
-      const validUntil = Date.now() + visibilityMs;
-      for (const message of messages) this.dispatch(message, validUntil);
+      const validUntil = Date.now() + attributes.visibilityTimeoutSeconds * 1000;
+      for (const message of messages) this.dispatch(message, validUntil, attributes);
       this.wakeSlotWaiters();
     }
   }
 
-  /** Waits for a free slot, then claims up to ten of the free ones for one receive. */
-  private async reserveSlots(): Promise<number> {
-    while (this.running && this.freeSlots() <= 0) {
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  /**
+   * Waits for a free slot, then claims up to ten of the free ones for one receive. With `gather`
+   * (the last receive came back full), while messages are in flight and fewer slots are free than
+   * a full receive could take, it first waits for more to free, at most `gatherBoundMs` from when
+   * the first of them was free.
+   */
+  private async reserveSlots(gather: boolean): Promise<number> {
+    let gatherUntil: number | undefined;
+    while (this.running) {
+      const free = this.freeSlots();
+      if (free <= 0) {
+        gatherUntil = undefined;
+        await this.waitForSlots(false);
+        continue;
+      }
+      // Nothing in flight means free === full: nothing to wait for.
+      if (!gather || free >= this.fullReceive()) break;
+      gatherUntil ??= Date.now() + gatherBoundMs(this.handlerMs ?? 0);
+      const left = gatherUntil - Date.now();
+      if (left <= 0) break;
+      await this.waitForSlots(true, left);
     }
     const wanted = Math.min(SQS_BATCH_LIMIT, Math.max(this.freeSlots(), 0));
     this.reserved += wanted;
     return wanted;
   }
 
+  /**
+   * Until a slot frees (`gathering`: until a full receive's worth is free), or stop(), or at most
+   * `timeoutMs`.
+   */
+  private waitForSlots(gathering: boolean, timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.slotWaiters.delete(wake);
+        resolve();
+      };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(wake, timeoutMs);
+      this.slotWaiters.set(wake, { gathering });
+    });
+  }
+
   private freeSlots(): number {
     return this.options.concurrency - this.inFlight.size - this.reserved;
   }
 
+  /** The most a poller that holds no reservation could take now: ten, or every slot the other pollers leave. */
+  private fullReceive(): number {
+    return Math.min(SQS_BATCH_LIMIT, this.options.concurrency - this.reserved);
+  }
+
+  /** Wakes the pollers that can go now: those waiting for any slot, and gatherers once a full receive is free. */
   private wakeSlotWaiters(): void {
-    while (this.slotWaiters.length > 0 && this.freeSlots() > 0) this.slotWaiters.shift()?.();
+    const free = this.freeSlots();
+    if (free <= 0 || this.slotWaiters.size === 0) return;
+    const full = free >= this.fullReceive();
+    for (const [wake, { gathering }] of this.slotWaiters) if (full || !gathering) wake();
   }
 
   private queueAttributes(): Promise<QueueAttributes> {
@@ -285,26 +354,30 @@ export class QueueConsumer extends EventEmitter {
     });
   }
 
-  private dispatch(message: Message, validUntil: number): void {
+  private dispatch(message: Message, validUntil: number, attributes: QueueAttributes): void {
     const handle = message.ReceiptHandle;
     if (!handle) return;
     const entry: InFlight = { message, controller: new AbortController(), released: false, validUntil };
     this.inFlight.set(handle, entry);
     this.counters.peakInFlight = Math.max(this.counters.peakInFlight, this.inFlight.size);
-    void this.handle(entry, handle);
+    void this.handle(entry, handle, attributes);
   }
 
-  private async handle(entry: InFlight, receiptHandle: string): Promise<void> {
+  private async handle(entry: InFlight, receiptHandle: string, attributes: QueueAttributes): Promise<void> {
     const { message, controller } = entry;
-    const attributes = await this.queueAttributes();
     const heartbeat = this.keepInvisible(entry, receiptHandle, attributes.visibilityTimeoutSeconds);
     const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+    const started = performance.now();
     try {
-      await this.options.handleMessage(message, {
-        receiveCount,
-        maxReceiveCount: attributes.maxReceiveCount,
-        signal: controller.signal,
-      });
+      try {
+        await this.options.handleMessage(message, {
+          receiveCount,
+          maxReceiveCount: attributes.maxReceiveCount,
+          signal: controller.signal,
+        });
+      } finally {
+        this.noteHandlerTime(performance.now() - started);
+      }
       if (!entry.released) {
         this.deletes.add(message.MessageId ?? receiptHandle, receiptHandle, entry.validUntil);
         this.counters.succeeded += 1;
@@ -326,6 +399,10 @@ export class QueueConsumer extends EventEmitter {
 
   private retryDelay(receiveCount: number): number {
     return Math.min(900, this.options.retryDelaySeconds * 2 ** Math.max(0, receiveCount - 1));
+  }
+
+  private noteHandlerTime(ms: number): void {
+    this.handlerMs = this.handlerMs === undefined ? ms : this.handlerMs + (ms - this.handlerMs) / 10;
   }
 
   /** Extends the visibility of a message still being worked on, every half timeout. */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
+  type BatchResultErrorEntry,
   ChangeMessageVisibilityCommand,
   ReceiveMessageCommand,
   type Message,
@@ -80,12 +81,24 @@ export function gatherBoundMs(handlerMs: number): number {
   return Math.min(GATHER_MAX_MS, Math.max(GATHER_MIN_MS, handlerMs * GATHER_FRACTION));
 }
 
+/** Visibility extensions of messages still being worked on: due every half timeout, at least every 500 ms apart. */
+export function extensionIntervalMs(visibilityTimeoutSeconds: number): number {
+  return Math.max(500, (visibilityTimeoutSeconds * 1000) / 2);
+}
+
 interface InFlight {
   message: Message;
+  receiptHandle: string;
   controller: AbortController;
   released: boolean;
+  /** The handler has returned or thrown: no more extensions. */
+  settled: boolean;
   /** Epoch ms when the message's visibility ends (receive, or the last successful extension, plus the timeout). */
   validUntil: number;
+  /** Epoch ms when its visibility is next to be extended. */
+  extendAt: number;
+  /** In an extension batch under way. */
+  extending: boolean;
 }
 
 /** Part of stop()'s deadline kept for giving back unfinished messages and the last deletes: at most 5 s, at most half. */
@@ -105,8 +118,8 @@ export interface ConsumerStats {
  * Drains an SQS queue with up to `concurrency` messages in flight: several long polls at once
  * (one per ten slots, each asking only for as many messages as there are free slots, so it never
  * holds a message it cannot start), deletes in batches what succeeded, shortens the visibility of
- * what failed so it is retried after a backoff, extends the visibility of what is still being
- * worked on, and backs off while SQS is unreachable.
+ * what failed so it is retried after a backoff, extends in batches the visibility of what is still
+ * being worked on, and backs off while SQS is unreachable.
  *
  * Full receives: a poller with fewer than a full receive's worth of free slots, while other
  * messages are being worked on, lets more slots free for at most `gatherBoundMs` of the observed
@@ -138,6 +151,10 @@ export class QueueConsumer extends EventEmitter {
   private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0 };
   /** Moving average of the handler time (ms), for the gathering bound; undefined before the first. */
   private handlerMs: number | undefined;
+  /** Sweeps the messages in flight for extensions that are due (started with the first message). */
+  private extensionTimer: NodeJS.Timeout | undefined;
+  private extensionEveryMs = 0;
+  private extensionSweepMs = 0;
 
   constructor(options: QueueConsumerOptions) {
     super();
@@ -192,6 +209,7 @@ export class QueueConsumer extends EventEmitter {
     const reserve = shutdownReserveMs(this.options.shutdownTimeoutMs);
     const drained = await this.waitForIdle(deadline - reserve - Date.now());
     await Promise.all([drained ? undefined : this.releaseInFlight(deadline), this.deletes.flush(deadline)]);
+    clearInterval(this.extensionTimer);
     this.callAbort.abort();
     const { inFlight, peakInFlight, succeeded, failed, released } = this.stats;
     this.options.logger.info(
@@ -357,7 +375,17 @@ export class QueueConsumer extends EventEmitter {
   private dispatch(message: Message, validUntil: number, attributes: QueueAttributes): void {
     const handle = message.ReceiptHandle;
     if (!handle) return;
-    const entry: InFlight = { message, controller: new AbortController(), released: false, validUntil };
+    this.startExtensions(attributes.visibilityTimeoutSeconds);
+    const entry: InFlight = {
+      message,
+      receiptHandle: handle,
+      controller: new AbortController(),
+      released: false,
+      settled: false,
+      validUntil,
+      extendAt: Date.now() + this.extensionEveryMs,
+      extending: false,
+    };
     this.inFlight.set(handle, entry);
     this.counters.peakInFlight = Math.max(this.counters.peakInFlight, this.inFlight.size);
     void this.handle(entry, handle, attributes);
@@ -365,7 +393,6 @@ export class QueueConsumer extends EventEmitter {
 
   private async handle(entry: InFlight, receiptHandle: string, attributes: QueueAttributes): Promise<void> {
     const { message, controller } = entry;
-    const heartbeat = this.keepInvisible(entry, receiptHandle, attributes.visibilityTimeoutSeconds);
     const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     const started = performance.now();
     try {
@@ -376,6 +403,7 @@ export class QueueConsumer extends EventEmitter {
           signal: controller.signal,
         });
       } finally {
+        entry.settled = true;
         this.noteHandlerTime(performance.now() - started);
       }
       if (!entry.released) {
@@ -390,7 +418,6 @@ export class QueueConsumer extends EventEmitter {
         await this.setVisibility(entry, receiptHandle, this.retryDelay(receiveCount));
       }
     } finally {
-      clearInterval(heartbeat);
       this.inFlight.delete(receiptHandle);
       this.wakeSlotWaiters();
       if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -405,17 +432,114 @@ export class QueueConsumer extends EventEmitter {
     this.handlerMs = this.handlerMs === undefined ? ms : this.handlerMs + (ms - this.handlerMs) / 10;
   }
 
-  /** Extends the visibility of a message still being worked on, every half timeout. */
-  private keepInvisible(entry: InFlight, receiptHandle: string, visibilityTimeoutSeconds: number): NodeJS.Timeout {
-    const everyMs = Math.max(500, (visibilityTimeoutSeconds * 1000) / 2);
-    let extending = false;
-    const timer = setInterval(() => {
-      if (extending || entry.released) return;
-      extending = true;
-      void this.setVisibility(entry, receiptHandle, visibilityTimeoutSeconds).finally(() => (extending = false));
-    }, everyMs);
-    timer.unref();
-    return timer;
+  /**
+   * The visibility heartbeat: one timer for the whole consumer that, every quarter of the
+   * extension interval, collects the messages whose extension is due before its next round and
+   * extends them in ChangeMessageVisibilityBatch calls of up to ten (a message is extended at most
+   * a quarter interval early).
+   */
+  private startExtensions(visibilityTimeoutSeconds: number): void {
+    if (this.extensionTimer) return;
+    this.extensionEveryMs = extensionIntervalMs(visibilityTimeoutSeconds);
+    this.extensionSweepMs = this.extensionEveryMs / 4;
+    this.extensionTimer = setInterval(() => this.extendDue(visibilityTimeoutSeconds), this.extensionSweepMs);
+    this.extensionTimer.unref();
+  }
+
+  private extendDue(visibilityTimeoutSeconds: number): void {
+    const horizon = Date.now() + this.extensionSweepMs;
+    const due: InFlight[] = [];
+    for (const entry of this.inFlight.values()) {
+      if (entry.released || entry.settled || entry.extending || entry.extendAt > horizon) continue;
+      entry.extending = true;
+      due.push(entry);
+    }
+    for (let start = 0; start < due.length; start += SQS_BATCH_LIMIT) {
+      void this.extendBatch(due.slice(start, start + SQS_BATCH_LIMIT), visibilityTimeoutSeconds);
+    }
+  }
+
+  /**
+   * Extends the visibility of up to ten messages in one call. Like a single call: retried (bounded
+   * attempts, backoff) for the entries SQS could not change for want of an answer or a server
+   * error, each only while its handle is valid and stop()'s deadline is ahead; an entry SQS
+   * refused is given up at once. Messages finished or given back meanwhile drop out. On success
+   * an entry's handle is valid `seconds` from the moment its call was sent.
+   */
+  private async extendBatch(batch: InFlight[], seconds: number): Promise<void> {
+    let remaining = batch;
+    let attempts = 0;
+    const giveUp = (entries: InFlight[], error: unknown) => {
+      for (const entry of entries) this.reportVisibilityFailure(entry, seconds, attempts, error);
+    };
+    try {
+      await callWithRetries(
+        async (signal, attempt) => {
+          attempts = attempt;
+          const now = Date.now();
+          remaining = remaining.filter((entry) => !entry.settled && !entry.released);
+          const expired = remaining.filter((entry) => entry.validUntil <= now);
+          if (expired.length > 0) {
+            giveUp(expired, new Error('receipt handle expired before the visibility could be extended'));
+            // The message may be someone else's by now: its extensions stop.
+            for (const entry of expired) entry.extendAt = Number.POSITIVE_INFINITY;
+          }
+          remaining = remaining.filter((entry) => entry.validUntil > now);
+          if (remaining.length === 0) return [];
+          const sending = remaining;
+          const { Failed = [] } = await this.options.sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: this.options.queueUrl,
+              Entries: sending.map((entry, index) => ({ Id: `v${index}`, ReceiptHandle: entry.receiptHandle, VisibilityTimeout: seconds })),
+            }),
+            { abortSignal: signal },
+          );
+          const failed = new Map<InFlight, BatchResultErrorEntry>();
+          for (const failure of Failed) {
+            const entry = sending[Number(failure.Id?.slice(1))];
+            if (entry) failed.set(entry, failure);
+          }
+          const retry: InFlight[] = [];
+          for (const entry of sending) {
+            const failure = failed.get(entry);
+            if (!failure) {
+              entry.validUntil = now + seconds * 1000;
+              entry.extendAt = now + this.extensionEveryMs;
+            } else if (failure.SenderFault) {
+              giveUp([entry], Object.assign(new Error(failure.Message ?? 'refused'), { name: failure.Code ?? 'SenderFault' }));
+            } else retry.push(entry);
+          }
+          remaining = retry;
+          return retry;
+        },
+        {
+          deadline: Math.min(Math.max(...batch.map((entry) => entry.validUntil)), this.stopDeadline),
+          signal: this.callAbort.signal,
+          policy: this.options.retry,
+          shouldRetry: (retry) => retry.length > 0,
+        },
+      );
+    } catch (error) {
+      giveUp(remaining, error);
+      // Past its handle's validity a message is not extended again (nor logged every round).
+      const now = Date.now();
+      for (const entry of remaining) if (entry.validUntil <= now) entry.extendAt = Number.POSITIVE_INFINITY;
+    } finally {
+      for (const entry of batch) entry.extending = false;
+    }
+  }
+
+  private reportVisibilityFailure(entry: InFlight, seconds: number, attempts: number | undefined, error: unknown): void {
+    this.options.logger.warn(
+      {
+        event: 'queue.visibility_failed',
+        message_id: entry.message.MessageId,
+        visibility_seconds: seconds,
+        attempts,
+        error: describeError(error instanceof GaveUp && error.cause ? error.cause : error),
+      },
+      'cannot change message visibility',
+    );
   }
 
   /**
@@ -438,16 +562,7 @@ export class QueueConsumer extends EventEmitter {
       );
       entry.validUntil = sentAt + seconds * 1000;
     } catch (error) {
-      this.options.logger.warn(
-        {
-          event: 'queue.visibility_failed',
-          message_id: entry.message.MessageId,
-          visibility_seconds: seconds,
-          attempts: error instanceof GaveUp ? error.attempts : undefined,
-          error: describeError(error instanceof GaveUp && error.cause ? error.cause : error),
-        },
-        'cannot change message visibility',
-      );
+      this.reportVisibilityFailure(entry, seconds, error instanceof GaveUp ? error.attempts : undefined, error);
     }
   }
 

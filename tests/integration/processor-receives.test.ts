@@ -12,21 +12,28 @@ interface SqsCalls {
   calls: Record<string, number>;
   /** Completed receives: messages asked for and messages returned. */
   receives: { asked: number; got: number }[];
+  /** The receipt handles of each ChangeMessageVisibilityBatch call, as sent. */
+  visibilityBatches: string[][];
 }
 
 /** A client as the processor makes it (createProcessor), with a middleware counting its calls. */
-function countingClient(emulator: Emulator): { sqs: SQSClient; seen: SqsCalls } {
+function countingClient(emulator: Emulator, inject?: (command: string, input: Record<string, unknown>, output?: Record<string, unknown>) => void): { sqs: SQSClient; seen: SqsCalls } {
   const sqs = createSqsClient({ region: 'us-east-1', endpoint: emulator.url }, { requestTimeoutMs: 30_000, maxAttempts: 1 });
-  const seen: SqsCalls = { calls: {}, receives: [] };
+  const seen: SqsCalls = { calls: {}, receives: [], visibilityBatches: [] };
   sqs.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';
       const input = args.input as Record<string, unknown>;
       seen.calls[command] = (seen.calls[command] ?? 0) + 1;
+      if (command === 'ChangeMessageVisibilityBatchCommand') {
+        seen.visibilityBatches.push((input.Entries as { ReceiptHandle: string }[]).map((entry) => entry.ReceiptHandle));
+      }
+      inject?.(command, input);
       const result = await next(args);
       if (command === 'ReceiveMessageCommand') {
         seen.receives.push({ asked: Number(input.MaxNumberOfMessages), got: ((result.output as { Messages?: unknown[] }).Messages ?? []).length });
       }
+      inject?.(command, input, result.output as unknown as Record<string, unknown>);
       return result;
     },
     { step: 'initialize', name: 'countSqsCalls' },
@@ -36,9 +43,9 @@ function countingClient(emulator: Emulator): { sqs: SQSClient; seen: SqsCalls } 
 
 /**
  * The queue consumer (lib/queue-consumer.ts) against the emulator through the real SDK: how many
- * messages each receive brings, and how many it holds at once.
+ * messages each receive brings, how many it holds at once, and how it keeps slow ones invisible.
  */
-describe('queue consumer: full receives and concurrency (emulator)', function () {
+describe('queue consumer: full receives, concurrency and visibility batches (emulator)', function () {
   this.timeout(60_000);
   let emulator: Emulator;
   let admin: SQSClient;
@@ -206,6 +213,68 @@ describe('queue consumer: full receives and concurrency (emulator)', function ()
     await send(queueUrl, 1, 'lone');
     await waitUntil('the lone message', () => takenAt !== undefined, 5000);
     expect((takenAt ?? 0) - sent).to.be.below(1000);
+  });
+
+  it('extends the visibility of slow messages in ChangeMessageVisibilityBatch calls, none delivered twice', async () => {
+    // Visibility 1 s, handler 2.5 s: without extensions every message would come back.
+    const count = 20;
+    const { sqs, seen } = countingClient(emulator);
+    const receiveCounts: number[] = [];
+    consumer = consumerOf(sqs, await queueWith(count, 1), count, async (_message, delivery) => {
+      receiveCounts.push(delivery.receiveCount);
+      await sleep(2500);
+    });
+    const handled = await drain(consumer, count);
+    await sleep(1500);
+    expect(handled.size).to.equal(count);
+    expect([...handled.values()].every((times) => times === 1)).to.equal(true);
+    expect(receiveCounts.every((receiveCount) => receiveCount === 1), JSON.stringify(receiveCounts)).to.equal(true);
+    expect(seen.calls.ChangeMessageVisibilityCommand ?? 0, 'single visibility calls').to.equal(0);
+    const sizes = seen.visibilityBatches.map((handles) => handles.length);
+    const entries = sizes.reduce((sum, size) => sum + size, 0);
+    // Each message is due every half timeout (500 ms): four or five extensions in 2.5 s.
+    expect(entries, 'extensions').to.be.at.least(count * 3);
+    expect(Math.max(...sizes)).to.be.at.most(10);
+    expect(entries / sizes.length, JSON.stringify(sizes)).to.be.at.least(5);
+    expect(logs.events('queue.visibility_failed')).to.be.empty;
+  });
+
+  it('retries the entries of an extension batch that failed, while their handles are valid', async () => {
+    const count = 10;
+    // Indexes into seen.visibilityBatches.
+    let unanswered: number | undefined;
+    let partlyFailed: { call: number; failed: string } | undefined;
+    const { sqs, seen } = countingClient(emulator, (command, input, output) => {
+      if (command !== 'ChangeMessageVisibilityBatchCommand') return;
+      const entries = input.Entries as { Id: string; ReceiptHandle: string }[];
+      // The first call gets no answer; the next comes back with one entry failed on SQS's side.
+      if (!output && unanswered === undefined) {
+        unanswered = seen.visibilityBatches.length - 1;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
+      if (output && !partlyFailed && entries.length > 1) {
+        const successful = output.Successful as { Id: string }[];
+        const [first] = successful.splice(0, 1);
+        const failed = entries.find((entry) => entry.Id === first?.Id)?.ReceiptHandle ?? '';
+        partlyFailed = { call: seen.visibilityBatches.length - 1, failed };
+        output.Failed = [{ Id: first?.Id, SenderFault: false, Code: 'InternalError', Message: 'try again' }];
+      }
+    });
+    consumer = consumerOf(sqs, await queueWith(count, 2), count, () => sleep(2500));
+    const handled = await drain(consumer, count);
+    await sleep(2000);
+    expect([...handled.values()].every((times) => times === 1)).to.equal(true);
+    expect(handled.size).to.equal(count);
+    const batches = seen.visibilityBatches.map((handles) => [...handles].sort().join(' '));
+    expect(unanswered, 'a call that got no answer').to.not.equal(undefined);
+    expect(partlyFailed, 'a call with an entry failed').to.not.equal(undefined);
+    // The call that got no answer is sent again with the same entries...
+    const again = batches.indexOf(batches[unanswered ?? 0] ?? '', (unanswered ?? 0) + 1);
+    expect(again, 'the unanswered call again').to.be.above(unanswered ?? 0);
+    // ...and the entry that failed is sent again alone.
+    const alone = batches.indexOf(partlyFailed?.failed ?? 'none', (partlyFailed?.call ?? 0) + 1);
+    expect(alone, 'the failed entry alone').to.be.above(partlyFailed?.call ?? 0);
+    expect(logs.events('queue.visibility_failed')).to.be.empty;
   });
 });
 

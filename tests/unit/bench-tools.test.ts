@@ -39,7 +39,7 @@ describe('benchmark tools', () => {
     expect(processCpuMs(undefined)).to.equal(undefined);
   });
 
-  describe('load generator', () => {
+  describe('load generator (autocannon)', () => {
     let server: Server;
     let url: string;
     const bodies: string[] = [];

@@ -1,6 +1,7 @@
 import { DELETE_BATCH_DELAY_MS, SQS_BATCH_LIMIT } from '../lib/delete-batcher.ts';
 import { messagingSettings } from '../lib/messaging-settings.ts';
 import { pollerCount } from '../lib/queue-consumer.ts';
+import type { MeasuredRequests } from './measured.ts';
 import type { Prices } from './prices.ts';
 
 /**
@@ -39,6 +40,12 @@ export interface CostInputs {
   processorEfficiency: number;
   /** Lambda billed time beyond the processing time (handler work, runtime), per invocation. */
   lambdaOverheadMs: number;
+  /**
+   * AWS requests per order as `npm run bench` measured them (cost/measured-requests.json): when
+   * present, SNS publishing calls, SQS receives, deletes and (up to the handler time they were
+   * measured at) visibility changes per order come from here instead of the rules below.
+   */
+  measuredRequests?: MeasuredRequests | undefined;
 }
 
 export const DEFAULT_INPUTS: Readonly<CostInputs> = {
@@ -219,12 +226,14 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   add({ group: 'shared', item: 'NAT gateway hours', quantity: inputs.natGateways * hours, unit: 'NAT-hours', usd: inputs.natGateways * hours * prices.natGateway.perHour, basis: `${inputs.natGateways} × ${hours} h` });
   const addresses = TRAFFIC.albPublicAddresses + inputs.natGateways;
   add({ group: 'shared', item: 'public IPv4 addresses', quantity: addresses * hours, unit: 'address-hours', usd: addresses * hours * prices.publicIpv4.perAddressHour, basis: `${TRAFFIC.albPublicAddresses} (ALB) + ${inputs.natGateways} (NAT) × ${hours} h` });
-  add({ group: 'shared', item: 'SNS publishes', quantity: orders, unit: 'publishes', usd: (orders / MILLION) * prices.sns.perMillionPublishes, basis: '1 per order' });
+  const requests = requestsPerOrder(inputs);
+  const publishes = orders * requests.snsPublishes.perOrder;
+  add({ group: 'shared', item: 'SNS publishes', quantity: publishes, unit: 'publishes', usd: (publishes / MILLION) * prices.sns.perMillionPublishes, basis: requests.snsPublishes.basis });
   const receiverLogBytes = orders * TRAFFIC.logBytesPerOrder.receiver;
   add({ group: 'shared', item: 'receiver logs (CloudWatch)', quantity: gb(receiverLogBytes), unit: 'GB', usd: gb(receiverLogBytes) * prices.cloudwatchLogs.perGbIngested, basis: `${TRAFFIC.logBytesPerOrder.receiver} B per order` });
   const natShare = inputs.natGateways > 0 ? 1 : 0;
-  const receiverNatBytes = orders * (TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes) + receiverLogBytes;
-  add({ group: 'shared', item: 'NAT data: publishes, receiver logs', quantity: gb(receiverNatBytes) * natShare, unit: 'GB', usd: gb(receiverNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TRAFFIC.logBytesPerOrder.receiver} B per order` });
+  const receiverNatBytes = publishes * TRAFFIC.apiCallBytes + orders * TRAFFIC.publishBodyBytes + receiverLogBytes;
+  add({ group: 'shared', item: 'NAT data: publishes, receiver logs', quantity: gb(receiverNatBytes) * natShare, unit: 'GB', usd: gb(receiverNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtBytes(requests.snsPublishes.perOrder * TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TRAFFIC.logBytesPerOrder.receiver)} B per order` });
 
   // --- ECS path: processor tasks, SQS requests, processor traffic and logs
   add({ group: 'ecs', item: 'processor tasks (Fargate)', quantity: processorTasks * hours, unit: 'task-hours', usd: processorTasks * hours * taskHour, basis: `${processorTasks} × ${taskSize} × ${hours} h` });
@@ -233,10 +242,10 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   const waitSeconds = messagingSettings.ordersQueue.receiveWaitTimeSeconds;
   const sqsRequests = {
     snsDeliveries: prices.sqs.snsDeliveryCountsAsRequest ? orders : 0,
-    receives: orders / inputs.receiveBatch,
+    receives: orders * (requests.receives?.perOrder ?? 1 / inputs.receiveBatch),
     emptyReceives: processorTasks * pollersPerTask * emptyPollsPerSecond(perTask / pollersPerTask, waitSeconds) * seconds,
-    deletes: orders / deleteBatchSize(perTask),
-    visibilityExtensions: orders * visibilityExtensionsPerOrder(inputs.processingMs, messagingSettings.ordersQueue.visibilityTimeoutSeconds),
+    deletes: orders * (requests.deletes?.perOrder ?? 1 / deleteBatchSize(perTask)),
+    visibilityExtensions: orders * (requests.visibility?.perOrder ?? visibilityExtensionsPerOrder(inputs.processingMs, messagingSettings.ordersQueue.visibilityTimeoutSeconds)),
   };
   const sqsTotal = Object.values(sqsRequests).reduce((sum, count) => sum + count, 0);
   add({
@@ -245,7 +254,7 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
     quantity: sqsTotal,
     unit: 'requests',
     usd: tieredCost(sqsTotal, sqsTiers(prices)),
-    basis: `SNS deliveries ${fmtCount(sqsRequests.snsDeliveries)}, receives ${fmtCount(sqsRequests.receives)}, empty long polls ${fmtCount(sqsRequests.emptyReceives)}, deletes ${fmtCount(sqsRequests.deletes)}, visibility extensions ${fmtCount(sqsRequests.visibilityExtensions)}`,
+    basis: `SNS deliveries ${fmtCount(sqsRequests.snsDeliveries)}, receives ${fmtCount(sqsRequests.receives)}, empty long polls ${fmtCount(sqsRequests.emptyReceives)}, deletes ${fmtCount(sqsRequests.deletes)}, visibility extensions ${fmtCount(sqsRequests.visibilityExtensions)}${requests.sqsBasis ? `; ${requests.sqsBasis}` : ''}`,
   });
   add({ group: 'ecs', item: 'SNS → SQS deliveries', quantity: orders, unit: 'deliveries', usd: (orders / MILLION) * prices.sns.perMillionSqsDeliveries, basis: '1 per order' });
   const processorLogBytes = orders * TRAFFIC.logBytesPerOrder.processor;
@@ -309,6 +318,46 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
     freeTier: { ecs: ecsFree, lambda: lambdaFree, ecsUsd: total(ecsFree), lambdaUsd: total(lambdaFree) },
     warnings,
   };
+}
+
+/** A per-order figure taken from the benchmark, and how the line says so. */
+interface PerOrder {
+  perOrder: number;
+}
+
+/**
+ * Requests per order: the benchmark's measured figures where the inputs carry them, otherwise the
+ * model's own rules (1 Publish per order; receives, deletes and visibility changes left undefined
+ * here and computed from the consumer's rules by estimateCosts). Visibility changes are taken from
+ * the measurement only up to the handler time it ran at: past it, heartbeats it never saw are due.
+ */
+export function requestsPerOrder(inputs: CostInputs): {
+  snsPublishes: PerOrder & { basis: string };
+  receives: PerOrder | undefined;
+  deletes: PerOrder | undefined;
+  visibility: PerOrder | undefined;
+  sqsBasis: string | undefined;
+} {
+  const measured = inputs.measuredRequests;
+  const when = measured ? `npm run bench on ${measured.measuredAt.slice(0, 10)}` : '';
+  const sns = measured?.sns;
+  const sqs = measured?.sqs;
+  const visibilityMeasured = sqs !== undefined && sqs !== null && inputs.processingMs <= sqs.handlerMs;
+  return {
+    snsPublishes: sns
+      ? { perOrder: sns.publishCallsPerOrder, basis: `${sns.publishCallsPerOrder} per order, measured by ${when} at ${sns.connections} connections` }
+      : { perOrder: 1, basis: '1 per order' },
+    receives: sqs ? { perOrder: sqs.receivesPerOrder } : undefined,
+    deletes: sqs ? { perOrder: sqs.deletesPerOrder } : undefined,
+    visibility: visibilityMeasured ? { perOrder: sqs.visibilityChangesPerOrder } : undefined,
+    sqsBasis: sqs
+      ? `receives, deletes${visibilityMeasured ? ' and visibility changes' : ''} per order measured by ${when} at concurrency ${sqs.concurrency} and a ${sqs.handlerMs} ms handler`
+      : undefined,
+  };
+}
+
+function fmtBytes(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(0);
 }
 
 /** A count in words a reader scans: 1,234,567 → "1.23M". */

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { ConfigError } from '../lib/errors.ts';
+import { loadMeasuredRequests, DEFAULT_MEASURED_PATH } from './measured.ts';
 import { DEFAULT_INPUTS, type CostInputs } from './model.ts';
 
 export const USAGE = `Usage: npm run cost -- [options]
@@ -26,7 +27,10 @@ ECS path and front door
   --receiver-rate X       orders/s one receiver task takes (${DEFAULT_INPUTS.receiverTaskRate}; an estimate, see docs/cost-model.md)
   --processor-rate X      orders/s of queue work one processor task's CPU handles (${DEFAULT_INPUTS.processorTaskRate}; an estimate)
   --efficiency X          share of concurrency ÷ processing time a processor task reaches, 0-1 (${DEFAULT_INPUTS.processorEfficiency})
-  --receive-batch X       messages per non-empty SQS receive, 1-10 (${DEFAULT_INPUTS.receiveBatch})
+  --receive-batch X       messages per non-empty SQS receive, 1-10 (${DEFAULT_INPUTS.receiveBatch}); used with --modelled-requests
+                          or when cost/measured-requests.json has no processor figures
+  --modelled-requests     ignore cost/measured-requests.json (the SNS and SQS requests per order
+                          npm run bench measured) and count requests by the model's own rules
   --nat-gateways N        NAT gateways, 0-10 (${DEFAULT_INPUTS.natGateways}); 0 leaves NAT out entirely
 
 Output
@@ -117,6 +121,7 @@ const VALUE_FLAGS = [
 const FLAGS: ParseArgsOptionsConfig = {
   ...Object.fromEntries(VALUE_FLAGS.map((name) => [name, { type: 'string' }] as const)),
   json: { type: 'boolean' },
+  'modelled-requests': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -132,8 +137,11 @@ function plainParseError(error: unknown): string {
   return message;
 }
 
-/** Turns the command line into a validated command; a ConfigError names every bad flag. */
-export function parseCostArgs(argv: string[]): CostCommand {
+/**
+ * Turns the command line into a validated command; a ConfigError names every bad flag. The
+ * benchmark's measured requests per order are read from `measuredPath` unless --modelled-requests.
+ */
+export function parseCostArgs(argv: string[], measuredPath = DEFAULT_MEASURED_PATH): CostCommand {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
@@ -172,6 +180,10 @@ export function parseCostArgs(argv: string[]): CostCommand {
     lambdaOverheadMs: read.number('lambda-overhead-ms', d.lambdaOverheadMs, 0, 10_000),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems.join('\n'));
+  if (values['modelled-requests'] !== true && values.help !== true) {
+    const measured = loadMeasuredRequests(measuredPath);
+    if (measured) inputs.measuredRequests = measured;
+  }
   return {
     help: values.help === true,
     json: values.json === true,

@@ -10,6 +10,7 @@ import {
   type CostInputs,
   type CostReport,
 } from '../../cost/model.ts';
+import { loadMeasuredRequests, parseMeasuredRequests, type MeasuredRequests } from '../../cost/measured.ts';
 import { parseCostArgs, parseQuantity } from '../../cost/options.ts';
 import { loadPrices, parsePrices, type Prices } from '../../cost/prices.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -207,6 +208,51 @@ describe('cost model', () => {
   });
 });
 
+describe('requests per order measured by npm run bench', () => {
+  const measured: MeasuredRequests = parseMeasuredRequests({
+    measuredAt: '2026-11-27T10:00:00.000Z',
+    command: 'npm run bench',
+    machine: 'test machine, 2 cores, Node v24',
+    loadAverage: [1, 1, 1],
+    sns: { source: 'receiver', connections: 50, orders: 15_000, calls: { PublishBatch: 1500 }, publishCallsPerOrder: 0.1 },
+    sqs: { source: 'processor', concurrency: 100, handlerMs: 1000, orders: 500, efficiency: 0.98, calls: { ReceiveMessage: 60, DeleteMessageBatch: 50, ChangeMessageVisibilityBatch: 10 }, receivesPerOrder: 0.12, deletesPerOrder: 0.1, visibilityChangesPerOrder: 0.02 },
+  });
+
+  it('takes SNS publishes, receives, deletes and visibility changes per order from the measurement', () => {
+    // 10M orders at 1000 ms (within the measured handler time), 1 processor task (ceil(3.8052 / min(100 × 0.9 / 1 s, 150)) = 1).
+    const report = estimate({ processingMs: 1000, measuredRequests: measured });
+    // SNS: 10M × 0.1 = 1M publishing calls × $0.50/M = $0.50 (1 per order would be $5.00).
+    expect(report.lines.find((entry) => entry.item === 'SNS publishes')?.quantity).to.be.closeTo(1_000_000, 1e-6);
+    expect(line(report, 'SNS publishes')).to.be.closeTo(0.5, 1e-9);
+    // SQS: receives 10M × 0.12 = 1.2M, deletes 10M × 0.1 = 1M, visibility 10M × 0.02 = 200k.
+    expect(report.sizing.sqsRequests.receives).to.be.closeTo(1_200_000, 1e-6);
+    expect(report.sizing.sqsRequests.deletes).to.be.closeTo(1_000_000, 1e-6);
+    expect(report.sizing.sqsRequests.visibilityExtensions).to.be.closeTo(200_000, 1e-6);
+    // NAT for the front door: per order 0.1 × 800 B + 1,200 B + 650 B = 1,930 B; × 10M = 17.9745 GB × $0.045 = $0.808853.
+    expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo((1930e7 / 2 ** 30) * 0.045, 1e-9);
+    expect(report.lines.find((entry) => entry.item === 'SNS publishes')?.basis).to.contain('measured by npm run bench on 2026-11-27 at 50 connections');
+  });
+
+  it('models visibility changes past the handler time it measured, and everything without a measurement', () => {
+    // 40 s per order is past the 1000 ms measured: the rule, 2 heartbeats per order (at 15 s and 30 s).
+    const long = estimate({ ordersPerMonth: 1_000_000, processingMs: 40_000, measuredRequests: measured });
+    expect(long.sizing.sqsRequests.visibilityExtensions).to.equal(2_000_000);
+    expect(long.sizing.sqsRequests.receives).to.be.closeTo(120_000, 1e-6);
+    // Without the receiver's part, SNS publishes stay at 1 per order.
+    const noSns = estimate({ processingMs: 1000, measuredRequests: { ...measured, sns: null } });
+    expect(line(noSns, 'SNS publishes')).to.be.closeTo(5, 1e-9);
+  });
+
+  it('reads the measured file, refusing a malformed one by name', () => {
+    expect(() => parseMeasuredRequests({ ...measured, sns: { ...measured.sns, publishCallsPerOrder: -1 } }, 'bad.json'))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.contains('invalid measured-requests file bad.json')
+      .and.contains('sns.publishCallsPerOrder');
+    expect(loadMeasuredRequests('/nonexistent/measured-requests.json')).to.equal(undefined);
+  });
+});
+
 describe('break-even', () => {
   it('finds where the ECS path becomes cheaper at the default workload', () => {
     // By hand: the front door is the same on both paths and cancels out.
@@ -262,7 +308,9 @@ describe('cost flags', () => {
       processorTasks: 'auto', taskVcpu: 1, taskMemoryGb: 2, peakFactor: 3, receiveBatch: 2.5, natGateways: 2,
       processorEfficiency: 0.8, lambdaOverheadMs: 3,
     });
-    expect(parseCostArgs([]).inputs).to.deep.equal(DEFAULT_INPUTS);
+    expect(parseCostArgs(['--modelled-requests']).inputs).to.deep.equal(DEFAULT_INPUTS);
+    // No measured file: the model's own rules, the defaults.
+    expect(parseCostArgs([], '/nonexistent/measured-requests.json').inputs).to.deep.equal(DEFAULT_INPUTS);
     expect(parseCostArgs(['-h']).help).to.equal(true);
   });
 

@@ -2,18 +2,21 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseFlagsOrExit } from '../cli.ts';
 import { benchLambda, type LambdaBenchSettings } from './lambda.ts';
+import { processorChecks, receiverChecks, targetsSection, type TargetCheck } from './issue-targets.ts';
 import { describeMachine, loadAverage } from './machine.ts';
-import { benchProcessor, type ProcessorBenchSettings } from './processor.ts';
-import { benchReceiver, type ReceiverBenchSettings } from './receiver.ts';
+import { writeMeasuredRequests } from './measured-requests.ts';
+import { benchProcessor, type ProcessorBenchSettings, type ProcessorFigures } from './processor.ts';
+import { benchReceiver, type ReceiverBenchSettings, type ReceiverFigures } from './receiver.ts';
 import { renderReport, renderSection, replaceSections, type BenchSection } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [--quick] [--only receiver,processor,lambda] [--out FILE]
 
-Benchmarks the receiver, the ECS processor and the Lambda bundle on this machine, every figure
-beside a baseline measured in the same run, and writes the tables to BENCHMARKS.md.
+Benchmarks the receiver and the ECS processor against their peers (issue 11) and the Lambda
+bundle on this machine, every figure beside a baseline measured in the same run; writes the
+tables to BENCHMARKS.md and the AWS calls per order to cost/measured-requests.json.
 
   --quick        a short run (about 15 s) to check that everything works; prints the
-                 tables and writes no file unless --out is given
+                 tables and writes no file unless --out is given (nor the cost figures)
   --only LIST    run only these parts (comma-separated); with a report already at --out,
                  only their sections of it are replaced
   --out FILE     where to write the report (BENCHMARKS.md for a full run)
@@ -31,14 +34,14 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  receiver: { connections: 50, requestsPerRound: 5000, rounds: 3, warmupRequests: 3000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
-  processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], rounds: 5, timeoutMs: 60_000 },
+  receiver: { loads: [{ connections: 50, requestsPerRound: 5000 }, { connections: 1, requestsPerRound: 1000 }], rounds: 3, warmupRequests: 2000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
+  processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], efficiencyRounds: 5, efficiencyPeers: true, rounds: 3, timeoutMs: 60_000 },
   lambda: { coldStarts: 20, processColdStarts: 10, timeoutMs: 20_000 },
 };
 
 const QUICK: Plan = {
-  receiver: { connections: 50, requestsPerRound: 1000, rounds: 1, warmupRequests: 200, syncUsers: 20, syncRequests: 100, syncProcessingMs: 200, maxLoadMs: 10_000 },
-  processor: { drainMessages: 300, drainConcurrencies: [1, 10, 100], processingMs: 500, efficiencyConcurrencies: [10, 50, 100], rounds: 2, timeoutMs: 20_000 },
+  receiver: { loads: [{ connections: 50, requestsPerRound: 500 }, { connections: 1, requestsPerRound: 150 }], rounds: 1, warmupRequests: 150, syncUsers: 20, syncRequests: 60, syncProcessingMs: 200, maxLoadMs: 10_000 },
+  processor: { drainMessages: 200, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [100], efficiencyRounds: 1, efficiencyPeers: false, rounds: 1, timeoutMs: 20_000 },
   lambda: { coldStarts: 3, processColdStarts: 2, timeoutMs: 20_000 },
 };
 
@@ -65,9 +68,19 @@ const loadBefore = loadAverage();
 const machine = describeMachine();
 process.stdout.write(`Benchmarks (${quick ? 'quick' : 'full'} run): ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}\n\n`);
 
+let receiverFigures: ReceiverFigures | undefined;
+let processorFigures: ProcessorFigures | undefined;
 const runners: Record<Part, () => Promise<BenchSection>> = {
-  receiver: () => benchReceiver(plan.receiver, log),
-  processor: () => benchProcessor(plan.processor, log),
+  receiver: async () => {
+    const { section, figures } = await benchReceiver(plan.receiver, log);
+    receiverFigures = figures;
+    return section;
+  },
+  processor: async () => {
+    const { section, figures } = await benchProcessor(plan.processor, log);
+    processorFigures = figures;
+    return section;
+  },
   lambda: () => benchLambda(plan.lambda, log),
 };
 const sections: BenchSection[] = [];
@@ -76,6 +89,17 @@ for (const part of parts) {
   sections.push(section);
   process.stdout.write(`${renderSection(section)}\n`);
 }
+const checks: TargetCheck[] = [...(receiverFigures ? receiverChecks(receiverFigures) : []), ...(processorFigures ? processorChecks(processorFigures) : [])];
+if (checks.length > 0) {
+  const section = targetsSection(checks);
+  sections.unshift(section);
+  process.stdout.write(`${renderSection(section)}\n`);
+}
+if (!quick && (receiverFigures || processorFigures)) {
+  const written = await writeMeasuredRequests({ receiver: receiverFigures, processor: processorFigures, machine, loadAverage: loadBefore, measuredAt: startedAt, command: `npm run bench${parts.length < PARTS.length ? ` -- --only ${parts.join(',')}` : ''}` });
+  process.stdout.write(`wrote ${written}\n`);
+}
+process.stdout.write(`(${quick ? 'quick ' : ''}run took ${Math.round((performance.now() - started) / 1000)} s)\n`);
 
 if (out) {
   const command = `npm run bench${quick ? ' -- --quick' : ''}${parts.length < PARTS.length ? ` ${quick ? '' : '-- '}--only ${parts.join(',')}` : ''}`;

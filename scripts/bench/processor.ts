@@ -1,36 +1,99 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
+import { Consumer } from 'sqs-consumer';
 import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
-import type { AwsConfig } from '../../lib/config.ts';
-import { createLogger } from '../../lib/logger.ts';
+import type { AwsConfig, ProcessorConfig } from '../../lib/config.ts';
+import { createLogger, type Logger } from '../../lib/logger.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
+import type { QueueConsumer } from '../../lib/queue-consumer.ts';
+import { createOrderMessageHandler } from '../../containers/processor/order-worker.ts';
 import { createProcessor } from '../../containers/processor/processor.ts';
 import { DEFAULT_INPUTS } from '../../cost/model.ts';
 import { provisionMessaging } from '../../local/provision.ts';
+import { BASELINE_COMMIT, baselineTree } from './baseline.ts';
+import { callsBetween, readCallCounts, sumCalls, type CallCounts } from './call-counter.ts';
+import { describeCalls, fmtCalls } from './receiver.ts';
 import type { BenchSection } from './report.ts';
-import { fmt, ratio, type Table } from './stats.ts';
+import { fmt, median, ratio, type Table } from './stats.ts';
 import { startTarget } from './targets.ts';
 
 export interface ProcessorBenchSettings {
-  /** Drain at 0 ms: messages pre-filled per run, and the concurrencies. */
+  /** Drain at a 0 ms handler: messages pre-filled per run, and the project's concurrencies. */
   drainMessages: number;
   drainConcurrencies: number[];
-  /** Efficiency at a realistic processing time: rounds of `concurrency` orders each. */
+  /** Efficiency at a realistic handler time: rounds of `concurrency` orders each. */
   processingMs: number;
   efficiencyConcurrencies: number[];
+  efficiencyRounds: number;
+  /** Run sqs-consumer at the efficiency handler time too. */
+  efficiencyPeers: boolean;
+  /** Interleaved rounds of the drains. */
   rounds: number;
   /** Upper bound on one drain. */
   timeoutMs: number;
 }
 
-interface Drain {
+/** SQS actions by kind, as the tables and the cost model group them. */
+export const SQS_ACTIONS = {
+  receives: ['ReceiveMessage'],
+  deletes: ['DeleteMessage', 'DeleteMessageBatch'],
+  visibility: ['ChangeMessageVisibility', 'ChangeMessageVisibilityBatch'],
+} as const;
+
+export type ProcessorKey = 'raw' | 'sqs-consumer' | 'sqs-consumer-batch' | 'processor' | 'today';
+
+export interface ProcessorRow {
+  key: ProcessorKey;
+  name: string;
+  concurrency: number;
+  handlerMs: number;
+  orders: number;
+  ordersPerSecond: number;
+  cpuMsPerOrder: number;
+  /** Every SQS call the consumer made (prefill excluded), by action, over all its runs. */
+  calls: CallCounts;
+  perOrder: { receives: number; deletes: number; visibility: number; all: number };
+  /** Throughput ÷ (concurrency ÷ handler time); NaN at a 0 ms handler. */
+  efficiency: number;
+  peakInFlight: number | undefined;
+}
+
+export interface ProcessorFigures {
+  drains: ProcessorRow[];
+  efficiency: ProcessorRow[];
+  baseline: string;
+}
+
+/** A consumer under test: started on a pre-filled queue, told of every handled order, stopped after the last. */
+interface Contestant {
+  start(): void;
+  stop(): Promise<void>;
+  peakInFlight(): number | undefined;
+}
+
+interface RunContext {
+  aws: AwsConfig;
+  queueUrl: string;
+  concurrency: number;
+  processingMs: number;
+  logger: Logger;
+  onHandled: () => void;
+}
+
+interface ContestantSpec {
+  key: ProcessorKey;
+  name: string;
+  concurrency: number;
+  make: (context: RunContext) => Contestant;
+}
+
+interface Run {
   orders: number;
   elapsedMs: number;
-  perSecond: number;
-  peakInFlight: number;
-  /** CPU time (user + system) of this process per order while it drained. */
-  cpuMsPerOrder: number;
+  cpuMs: number;
+  calls: CallCounts;
+  peakInFlight: number | undefined;
 }
 
 /** CPU time this process has used so far, in ms. */
@@ -40,6 +103,8 @@ function ownCpuMs(): number {
 }
 
 const SQS_BATCH = 10;
+/** sqs-consumer's equivalent of concurrency 100: ten consumers, each receiving up to ten and handling them before its next receive. */
+const PEER_CONSUMERS = 10;
 
 /** Puts `count` orders on the queue as the raw-delivery subscription does: order JSON plus attributes. */
 async function prefill(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
@@ -58,173 +123,281 @@ async function prefill(sqs: SQSClient, queueUrl: string, count: number): Promise
   }
 }
 
-/** A fresh queue for one run (stage names keep runs apart). */
-async function freshQueue(aws: AwsConfig, stage: string): Promise<string> {
-  const resources = await provisionMessaging({ sns: createSnsClient(aws), sqs: createSqsClient(aws), stage, mode: 'ecs' });
-  return resources.ordersQueueUrl;
+const processorConfig = (context: RunContext): ProcessorConfig => ({
+  aws: context.aws,
+  logLevel: 'info',
+  processingTimeMs: context.processingMs,
+  queueUrl: context.queueUrl,
+  concurrency: context.concurrency,
+  waitTimeSeconds: messagingSettings.ordersQueue.receiveWaitTimeSeconds,
+  retryDelaySeconds: 1,
+  shutdownTimeoutMs: 5000,
+});
+
+function fromQueueConsumer(consumer: QueueConsumer, context: RunContext): Contestant {
+  consumer.on('message_processed', context.onHandled);
+  return { start: () => consumer.start(), stop: async () => void (await consumer.stop()), peakInFlight: () => consumer.stats.peakInFlight };
 }
 
-/** The real processor (createProcessor) drains `orders` pre-filled messages; timed from start() to the last one done. */
-async function drainWithProcessor(aws: AwsConfig, queueUrl: string, orders: number, concurrency: number, processingMs: number, timeoutMs: number): Promise<Drain> {
-  const logger = createLogger({ component: 'processor', destination: pino.destination({ dest: '/dev/null', sync: true }) });
-  const processor = createProcessor(
-    {
-      aws,
-      logLevel: 'info',
-      processingTimeMs: processingMs,
-      queueUrl,
-      concurrency,
-      waitTimeSeconds: messagingSettings.ordersQueue.receiveWaitTimeSeconds,
-      retryDelaySeconds: 1,
-      shutdownTimeoutMs: 5000,
-    },
-    logger,
-  );
-  let done = 0;
-  let finished = 0;
-  const allDone = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`processor drained ${done} of ${orders} orders within ${timeoutMs} ms`)), timeoutMs);
-    processor.on('message_processed', () => {
-      done += 1;
-      if (done === orders) {
-        finished = performance.now();
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  const cpuBefore = ownCpuMs();
-  const started = performance.now();
-  processor.start();
-  try {
-    await allDone;
-  } finally {
-    await processor.stop();
-  }
-  const elapsedMs = finished - started;
-  const cpuMsPerOrder = (ownCpuMs() - cpuBefore) / orders;
-  return { orders, elapsedMs, perSecond: (orders / elapsedMs) * 1000, peakInFlight: processor.stats.peakInFlight, cpuMsPerOrder };
-}
-
-/** The ceiling the emulator allows: ten loops of receive-ten then delete-batch, no processing, no logging. */
-async function drainRaw(sqs: SQSClient, queueUrl: string, orders: number, timeoutMs: number): Promise<Drain> {
-  let deleted = 0;
-  let finished = 0;
+/** The ceiling: ten loops of receive-ten then delete-batch, no handler, no logging. */
+function rawLoop(context: RunContext): Contestant {
+  const sqs = createSqsClient(context.aws, { requestTimeoutMs: 30_000, maxAttempts: 1 });
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(), timeoutMs);
-  const cpuBefore = ownCpuMs();
-  const started = performance.now();
+  let loops: Promise<void>[] = [];
   const loop = async () => {
     while (!stop.signal.aborted) {
       const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: SQS_BATCH, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+        new ReceiveMessageCommand({ QueueUrl: context.queueUrl, MaxNumberOfMessages: SQS_BATCH, WaitTimeSeconds: messagingSettings.ordersQueue.receiveWaitTimeSeconds, MessageAttributeNames: ['All'] }),
         { abortSignal: stop.signal },
       );
       if (Messages.length === 0) continue;
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: Messages.map((message, index) => ({ Id: `d${index}`, ReceiptHandle: message.ReceiptHandle ?? '' })),
-        }),
-      );
-      deleted += Messages.length;
-      if (deleted >= orders && !stop.signal.aborted) {
-        finished = performance.now();
-        stop.abort();
-      }
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: context.queueUrl, Entries: Messages.map((message, index) => ({ Id: `d${index}`, ReceiptHandle: message.ReceiptHandle ?? '' })) }));
+      for (const _ of Messages) context.onHandled();
     }
   };
-  // A loop still waiting on an empty receive when the last message is done is aborted, not waited for.
-  await Promise.all(Array.from({ length: 10 }, () => loop().catch(() => undefined)));
-  clearTimeout(timer);
-  if (deleted < orders) throw new Error(`raw loop drained ${deleted} of ${orders} orders within ${timeoutMs} ms`);
-  const elapsedMs = finished - started;
-  return { orders, elapsedMs, perSecond: (orders / elapsedMs) * 1000, peakInFlight: 0, cpuMsPerOrder: (ownCpuMs() - cpuBefore) / orders };
+  return {
+    start: () => (loops = Array.from({ length: SQS_BATCH }, () => loop().catch(() => undefined))),
+    stop: async () => {
+      stop.abort();
+      await Promise.all(loops);
+    },
+    peakInFlight: () => undefined,
+  };
+}
+
+/** bbc's sqs-consumer, `PEER_CONSUMERS` consumers of batchSize 10, running the project's order handler on each message. */
+function sqsConsumer(mode: 'message' | 'batch', context: RunContext): Contestant {
+  const sqs = createSqsClient(context.aws, { requestTimeoutMs: 30_000, maxAttempts: 1 });
+  const handler = createOrderMessageHandler({ logger: context.logger, processingTimeMs: context.processingMs });
+  const never = new AbortController().signal;
+  const handle = async (message: Message): Promise<Message> => {
+    await handler(message, { receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1), maxReceiveCount: undefined, signal: never });
+    context.onHandled();
+    return message;
+  };
+  const common = {
+    queueUrl: context.queueUrl,
+    sqs,
+    batchSize: SQS_BATCH,
+    waitTimeSeconds: messagingSettings.ordersQueue.receiveWaitTimeSeconds,
+    messageAttributeNames: ['All'],
+    messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] as ('ApproximateReceiveCount' | 'SentTimestamp')[],
+  };
+  const consumers = Array.from({ length: PEER_CONSUMERS }, () =>
+    mode === 'message'
+      ? Consumer.create({ ...common, handleMessage: handle })
+      : Consumer.create({
+          ...common,
+          // The handler on every message of the batch at once; those that succeeded are deleted (one DeleteMessageBatch).
+          handleMessageBatch: async (messages) => {
+            const settled = await Promise.allSettled(messages.map(handle));
+            return settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+          },
+        }),
+  );
+  for (const consumer of consumers) consumer.on('error', () => undefined);
+  return {
+    start: () => consumers.forEach((consumer) => consumer.start()),
+    stop: async () => {
+      await Promise.all(
+        consumers.map(async (consumer) => {
+          const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
+          consumer.stop({ abort: true });
+          await stopped;
+        }),
+      );
+    },
+    peakInFlight: () => undefined,
+  };
 }
 
 /**
- * How fast the ECS processor drains a pre-filled queue at 0 ms processing (its own overhead, against
- * a raw SDK loop), and how close it gets to concurrency ÷ processing time at a realistic one.
+ * How fast each consumer drains a pre-filled queue at a 0 ms handler and how close it gets to
+ * concurrency ÷ handler time at a realistic one, with the SQS calls it makes counted by action.
  */
-export async function benchProcessor(settings: ProcessorBenchSettings, log: (line: string) => void): Promise<BenchSection> {
+export async function benchProcessor(settings: ProcessorBenchSettings, log: (line: string) => void): Promise<{ section: BenchSection; figures: ProcessorFigures }> {
   const s = settings;
   const emulator = await startTarget('emulator');
   try {
     const aws: AwsConfig = { region: 'us-east-1', endpoint: emulator.url };
     const sqs = createSqsClient(aws, { requestTimeoutMs: 30_000 });
-    let run = 0;
-    const prepared = async (orders: number) => {
-      run += 1;
-      const queueUrl = await freshQueue(aws, `bp${run}`);
+    const logger = createLogger({ component: 'processor', destination: pino.destination({ dest: '/dev/null', sync: true }) });
+    const baseline = baselineTree();
+    const baselineProcessor =
+      'dir' in baseline ? ((await import(`${baseline.dir}/containers/processor/processor.ts`)) as typeof import('../../containers/processor/processor.ts')) : undefined;
+    if ('error' in baseline) log(`processor: no baseline rows: ${baseline.error}`);
+
+    const project = (concurrency: number): ContestantSpec[] => [
+      { key: 'processor', name: 'processor (lib/queue-consumer.ts as built)', concurrency, make: (context) => fromQueueConsumer(createProcessor(processorConfig(context), context.logger), context) },
+      ...(baselineProcessor
+        ? [{ key: 'today' as const, name: `today's processor (${BASELINE_COMMIT})`, concurrency, make: (context: RunContext) => fromQueueConsumer(baselineProcessor.createProcessor(processorConfig(context), context.logger), context) }]
+        : []),
+    ];
+    const peers = (concurrency: number): ContestantSpec[] => [
+      { key: 'sqs-consumer', name: `sqs-consumer handleMessage, ${PEER_CONSUMERS} consumers × batchSize ${SQS_BATCH}`, concurrency, make: (context) => sqsConsumer('message', context) },
+      { key: 'sqs-consumer-batch', name: `sqs-consumer handleMessageBatch, ${PEER_CONSUMERS} consumers × batchSize ${SQS_BATCH}`, concurrency, make: (context) => sqsConsumer('batch', context) },
+    ];
+
+    let queues = 0;
+    const run = async (spec: ContestantSpec, orders: number, processingMs: number): Promise<Run> => {
+      queues += 1;
+      const { ordersQueueUrl: queueUrl } = await provisionMessaging({ sns: createSnsClient(aws), sqs, stage: `bp${queues}`, mode: 'ecs' });
       await prefill(sqs, queueUrl, orders);
-      return queueUrl;
+      let handled = 0;
+      let finished = 0;
+      let resolveDone: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      const contestant = spec.make({
+        aws,
+        queueUrl,
+        concurrency: spec.concurrency,
+        processingMs,
+        logger,
+        onHandled: () => {
+          handled += 1;
+          if (handled === orders) {
+            finished = performance.now();
+            resolveDone();
+          }
+        },
+      });
+      const callsBefore = await readCallCounts(emulator.url);
+      const cpuBefore = ownCpuMs();
+      const started = performance.now();
+      contestant.start();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([done, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${spec.name} handled ${handled} of ${orders} orders within ${s.timeoutMs} ms`)), s.timeoutMs)))]);
+      } finally {
+        clearTimeout(timer);
+        await contestant.stop();
+      }
+      const cpuMs = ownCpuMs() - cpuBefore;
+      // Read after stop(): the last deletes are flushed by then, and the long polls still open when the last order was handled are counted.
+      const calls = callsBetween(callsBefore, await readCallCounts(emulator.url));
+      return { orders, elapsedMs: finished - started, cpuMs, calls, peakInFlight: contestant.peakInFlight() };
     };
 
-    log('processor: warming up (a small drain each way)');
+    log('processor: warming up (a small drain each)');
     const warmup = Math.min(100, s.drainMessages);
-    await drainRaw(sqs, await prepared(warmup), warmup, s.timeoutMs);
-    await drainWithProcessor(aws, await prepared(warmup), warmup, 10, 0, s.timeoutMs);
-    log(`processor: raw SDK drain of ${s.drainMessages} messages`);
-    const raw = await drainRaw(sqs, await prepared(s.drainMessages), s.drainMessages, s.timeoutMs);
-    const drains: { concurrency: number; drain: Drain }[] = [];
-    for (const concurrency of s.drainConcurrencies) {
-      const queueUrl = await prepared(s.drainMessages);
-      drains.push({ concurrency, drain: await drainWithProcessor(aws, queueUrl, s.drainMessages, concurrency, 0, s.timeoutMs) });
-      log(`processor: concurrency ${concurrency} at 0 ms: ${fmt(drains.at(-1)?.drain.perSecond ?? 0)} orders/s`);
+    for (const spec of [{ key: 'raw' as const, name: 'raw', concurrency: 100, make: rawLoop }, ...peers(100), ...project(10)]) await run(spec, warmup, 0);
+
+    const drainSpecs: ContestantSpec[] = [
+      { key: 'raw', name: `raw SDK loop: ${SQS_BATCH} × (receive 10, delete batch), no handler (ceiling)`, concurrency: 100, make: rawLoop },
+      ...peers(100),
+      ...s.drainConcurrencies.flatMap(project),
+    ];
+    const drainRuns: Run[][] = drainSpecs.map(() => []);
+    for (let round = 1; round <= s.rounds; round += 1) {
+      for (const [index, spec] of drainSpecs.entries()) drainRuns[index]?.push(await run(spec, s.drainMessages, 0));
+      log(`processor: drain round ${round}/${s.rounds}: ${drainRuns.map((runs) => `${fmt(perSecond(runs.at(-1)))}/s`).join(', ')}`);
     }
+    const drains = drainSpecs.map((spec, index) => rowOf(spec, drainRuns[index] ?? [], 0));
+
+    const efficiencySpecs = [...s.efficiencyConcurrencies.flatMap(project), ...(s.efficiencyPeers ? peers(100).filter((spec) => spec.key === 'sqs-consumer-batch') : [])];
+    const efficiency: ProcessorRow[] = [];
+    for (const spec of efficiencySpecs) {
+      const result = await run(spec, spec.concurrency * s.efficiencyRounds, s.processingMs);
+      efficiency.push(rowOf(spec, [result], s.processingMs));
+      log(`processor: ${spec.name}, concurrency ${spec.concurrency} at ${s.processingMs} ms: ${fmt(perSecond(result))} orders/s`);
+    }
+
+    const batchPeer = drains.find((row) => row.key === 'sqs-consumer-batch');
+    const raw = drains.find((row) => row.key === 'raw');
     const drainTable: Table = {
-      headers: ['consumer', 'concurrency', 'orders/s', 'vs raw loop', 'CPU ms/order', 'CPU vs raw loop', 'peak in flight'],
-      rows: [
-        ['raw SDK loop: 10 × (receive 10, delete batch)', '—', fmt(raw.perSecond), '1.00×', fmt(raw.cpuMsPerOrder), '1.00×', '—'],
-        ...drains.map(({ concurrency, drain }) => [
-          'processor (createProcessor)',
-          String(concurrency),
-          fmt(drain.perSecond),
-          ratio(drain.perSecond, raw.perSecond),
-          fmt(drain.cpuMsPerOrder),
-          ratio(drain.cpuMsPerOrder, raw.cpuMsPerOrder),
-          String(drain.peakInFlight),
-        ]),
-      ],
+      headers: ['consumer', 'concurrency', 'orders/s', 'vs sqs-consumer batch', 'vs raw loop', 'each round', 'CPU ms/order', 'CPU vs sqs-consumer batch', 'receives/order', 'deletes/order', 'visibility/order', 'SQS calls/order', 'SQS calls (all rounds)', 'peak in flight'],
+      rows: drains.map((row, index) => [
+        row.name,
+        String(row.concurrency),
+        fmt(row.ordersPerSecond),
+        ratio(row.ordersPerSecond, batchPeer?.ordersPerSecond ?? Number.NaN),
+        ratio(row.ordersPerSecond, raw?.ordersPerSecond ?? Number.NaN),
+        (drainRuns[index] ?? []).map((one) => fmt(perSecond(one))).join(' / '),
+        fmt(row.cpuMsPerOrder),
+        ratio(row.cpuMsPerOrder, batchPeer?.cpuMsPerOrder ?? Number.NaN),
+        fmtCalls(row.perOrder.receives),
+        fmtCalls(row.perOrder.deletes),
+        fmtCalls(row.perOrder.visibility),
+        fmtCalls(row.perOrder.all),
+        describeCalls(row.calls),
+        row.peakInFlight === undefined ? '—' : String(row.peakInFlight),
+      ]),
     };
-
-    const efficiency: { concurrency: number; drain: Drain }[] = [];
-    for (const concurrency of s.efficiencyConcurrencies) {
-      const orders = concurrency * s.rounds;
-      const queueUrl = await prepared(orders);
-      efficiency.push({ concurrency, drain: await drainWithProcessor(aws, queueUrl, orders, concurrency, s.processingMs, s.timeoutMs) });
-      log(`processor: concurrency ${concurrency} at ${s.processingMs} ms: ${fmt(efficiency.at(-1)?.drain.perSecond ?? 0)} orders/s`);
-    }
-    const busiestConcurrency = Math.max(...s.drainConcurrencies);
-    const busiest = drains.find(({ concurrency }) => concurrency === busiestConcurrency)?.drain ?? raw;
-    const singleConcurrency = Math.min(...s.drainConcurrencies);
-    const single = drains.find(({ concurrency }) => concurrency === singleConcurrency)?.drain ?? raw;
     const efficiencyTable: Table = {
-      headers: ['concurrency', 'orders', 'elapsed s', 'orders/s', 'ideal: concurrency ÷ processing time', 'efficiency', 'peak in flight'],
-      rows: efficiency.map(({ concurrency, drain }) => {
-        const ideal = (concurrency * 1000) / s.processingMs;
-        return [String(concurrency), String(drain.orders), fmt(drain.elapsedMs / 1000), fmt(drain.perSecond), `${fmt(ideal)}/s`, ratio(drain.perSecond, ideal), String(drain.peakInFlight)];
-      }),
+      headers: ['consumer', 'concurrency', 'orders', 'elapsed s', 'orders/s', 'ideal: concurrency ÷ handler time', 'efficiency', 'CPU ms/order', 'receives/order', 'deletes/order', 'visibility/order', 'SQS calls/order', 'SQS calls', 'peak in flight'],
+      rows: efficiency.map((row) => [
+        row.name,
+        String(row.concurrency),
+        String(row.orders),
+        fmt(row.orders / row.ordersPerSecond),
+        fmt(row.ordersPerSecond),
+        `${fmt((row.concurrency * 1000) / s.processingMs)}/s`,
+        row.efficiency.toFixed(3),
+        fmt(row.cpuMsPerOrder),
+        fmtCalls(row.perOrder.receives),
+        fmtCalls(row.perOrder.deletes),
+        fmtCalls(row.perOrder.visibility),
+        fmtCalls(row.perOrder.all),
+        describeCalls(row.calls),
+        row.peakInFlight === undefined ? '—' : String(row.peakInFlight),
+      ]),
     };
 
-    return {
+    const busiest = drains.find((row) => row.key === 'processor' && row.concurrency === Math.max(...s.drainConcurrencies));
+    const single = drains.find((row) => row.key === 'processor' && row.concurrency === Math.min(...s.drainConcurrencies));
+    const section: BenchSection = {
       title: 'Processor',
       method: [
-        'The real processor (`createProcessor`: the queue consumer and the shared order core, logging to /dev/null) in this process; the emulator in another. Every run gets a fresh queue, pre-filled before the processor starts with orders as the raw-delivery subscription leaves them (order JSON, request id and acceptance time as attributes). Timed from `start()` to the last `message_processed`, so the first receive and the queue-attribute lookup count. Long polls wait 20 s as deployed; deletes are batched as in production.',
+        `Every consumer runs in this process (its CPU is this process's, user + system, over the run ÷ its orders); the emulator runs in another and counts the SQS calls it serves by action (scripts/bench/call-counter.ts), read before the consumer starts and after it has stopped, so the pre-fill is not counted and the last deletes and the long polls still open at the end are. Every run gets a fresh queue, pre-filled before the consumer starts with orders as the raw-delivery subscription leaves them (order JSON, request id and acceptance time as attributes); timed from start to the last order handled. Long polls wait ${messagingSettings.ordersQueue.receiveWaitTimeSeconds} s as deployed.`,
         '',
-        `Drain: ${s.drainMessages.toLocaleString('en-US')} orders at PROCESSING_TIME_MS=0 per concurrency, against a raw SDK loop on the same emulator (ten loops of receive-ten and delete-batch, no processing, no logs), measured in the same run. Efficiency: ${s.rounds} rounds of orders (concurrency × ${s.rounds}) at PROCESSING_TIME_MS=${s.processingMs}; efficiency = measured orders/s ÷ (concurrency ÷ processing time).`,
+        `The consumers: the project's processor (\`createProcessor\`: lib/queue-consumer.ts with the shared order handler, logging to /dev/null) and today's (the same as of commit ${BASELINE_COMMIT}, taken from git); bbc's [sqs-consumer](https://github.com/bbc/sqs-consumer) in both its modes, running the same order handler on every message — \`handleMessage\` (each message of a receive handled at once, each deleted with its own DeleteMessage) and \`handleMessageBatch\` (the batch handled at once, the successes deleted with one DeleteMessageBatch) — each as ${PEER_CONSUMERS} consumers of batchSize ${SQS_BATCH}, the equivalent of concurrency 100 (up to ${PEER_CONSUMERS * SQS_BATCH} orders in flight; each consumer receives again only once its whole batch is done); and a raw SDK loop as the ceiling (${SQS_BATCH} loops of receive-ten then delete-batch, no handler, no logs).`,
+        '',
+        `Drain: ${s.drainMessages.toLocaleString('en-US')} orders at a 0 ms handler, ${s.rounds} interleaved round(s) (every consumer once per round, in turn); orders/s is the median round, CPU the median round, calls per order over all rounds. Efficiency: ${s.efficiencyRounds} rounds of orders (concurrency × ${s.efficiencyRounds}) at a ${s.processingMs} ms handler; efficiency = orders/s ÷ (concurrency ÷ handler time).`,
       ],
       tables: [
-        { caption: `Drain of a pre-filled queue at 0 ms processing (${s.drainMessages.toLocaleString('en-US')} orders)`, table: drainTable },
-        { caption: `Efficiency at PROCESSING_TIME_MS=${s.processingMs}`, table: efficiencyTable },
+        { caption: `Drain of a pre-filled queue at a 0 ms handler (${s.drainMessages.toLocaleString('en-US')} orders)`, table: drainTable },
+        { caption: `Efficiency at a ${s.processingMs} ms handler`, table: efficiencyTable },
       ],
       notes: [
-        'At concurrency 1 every order waits for its own receive round trip; at 10 and more, receives of up to ten run side by side and the emulator, on the same two cores, becomes the limit.',
-        'The efficiency shortfall is the time to the first receive plus one receive round trip per round, against rounds of the processing time; `--efficiency` in `npm run cost` (0.9 by default) stands for it.',
-        `CPU ms per order is this process's CPU time (user + system) over the drain, divided by the orders: the processor's own cost, apart from the emulator's. It runs from ${fmt(busiest.cpuMsPerOrder)} ms with full receives (concurrency ${busiestConcurrency}) to ${fmt(single.cpuMsPerOrder)} ms with one message per receive (concurrency ${singleConcurrency}), which is what a long-polling task sees at moderate load. A 0.25 vCPU task has a quarter of a core: about ${fmt(250 / single.cpuMsPerOrder)} to ${fmt(250 / busiest.cpuMsPerOrder)} orders/s at full CPU on cores like these; \`npm run cost\` assumes ${DEFAULT_INPUTS.processorTaskRate} (\`--processor-rate\`).`,
+        'SQS calls per order count every call the consumer made during its run (GetQueueAttributes at start included in the total); "receives" include the empty long polls aborted at stop.',
+        ...(busiest && single
+          ? [`A 0.25 vCPU task has a quarter of a core: at ${fmt(single.cpuMsPerOrder)} to ${fmt(busiest.cpuMsPerOrder)} ms per order (concurrency ${single.concurrency} to ${busiest.concurrency}), about ${fmt(250 / single.cpuMsPerOrder)} to ${fmt(250 / busiest.cpuMsPerOrder)} orders/s at full CPU on cores like these; \`npm run cost\` assumes ${DEFAULT_INPUTS.processorTaskRate} (\`--processor-rate\`).`]
+          : []),
+        ...('error' in baseline ? [`No rows for today's processor: ${baseline.error}.`] : []),
       ],
     };
+    return { section, figures: { drains, efficiency, baseline: BASELINE_COMMIT } };
   } finally {
     await emulator.stop();
   }
+}
+
+function perSecond(run: Run | undefined): number {
+  return run && run.elapsedMs > 0 ? (run.orders / run.elapsedMs) * 1000 : Number.NaN;
+}
+
+function rowOf(spec: ContestantSpec, runs: Run[], handlerMs: number): ProcessorRow {
+  const orders = runs.reduce((sum, one) => sum + one.orders, 0);
+  const calls: CallCounts = {};
+  for (const one of runs) for (const [action, count] of Object.entries(one.calls)) calls[action] = (calls[action] ?? 0) + count;
+  const per = (count: number) => (orders > 0 ? count / orders : Number.NaN);
+  const ordersPerSecond = median(runs.map(perSecond));
+  return {
+    key: spec.key,
+    name: spec.name,
+    concurrency: spec.concurrency,
+    handlerMs,
+    orders: runs.length === 1 ? orders : (runs[0]?.orders ?? 0),
+    ordersPerSecond,
+    cpuMsPerOrder: median(runs.map((one) => one.cpuMs / one.orders)),
+    calls,
+    perOrder: {
+      receives: per(sumCalls(calls, SQS_ACTIONS.receives)),
+      deletes: per(sumCalls(calls, SQS_ACTIONS.deletes)),
+      visibility: per(sumCalls(calls, SQS_ACTIONS.visibility)),
+      all: per(Object.values(calls).reduce((sum, count) => sum + count, 0)),
+    },
+    efficiency: handlerMs > 0 ? ordersPerSecond / ((spec.concurrency * 1000) / handlerMs) : Number.NaN,
+    peakInFlight: runs.length > 0 && runs.every((one) => one.peakInFlight !== undefined) ? Math.max(...runs.map((one) => one.peakInFlight ?? 0)) : undefined,
+  };
 }

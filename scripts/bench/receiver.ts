@@ -1,13 +1,15 @@
 import { DEFAULT_INPUTS } from '../../cost/model.ts';
+import { BASELINE_COMMIT, baselineTree } from './baseline.ts';
+import { callsBetween, readCallCounts, sumCalls, type CallCounts } from './call-counter.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { BenchSection } from './report.ts';
 import { fmt, median, ratio, summarize, type Table } from './stats.ts';
-import { startTarget, type Target } from './targets.ts';
+import { startTarget, type Target, type TargetKind } from './targets.ts';
 
 export interface ReceiverBenchSettings {
-  /** Async accept: connections, requests per round, interleaved rounds per target. */
-  connections: number;
-  requestsPerRound: number;
+  /** Async accept: each connection count, with its requests per round. */
+  loads: { connections: number; requestsPerRound: number }[];
+  /** Interleaved rounds per target and connection count. */
   rounds: number;
   warmupRequests: number;
   /** Sync endpoint: concurrent users, requests, processing time. */
@@ -18,6 +20,35 @@ export interface ReceiverBenchSettings {
   maxLoadMs: number;
 }
 
+/** SNS actions that publish: each call counts once, whatever number of entries it carries. */
+export const SNS_PUBLISH_ACTIONS = ['Publish', 'PublishBatch'] as const;
+
+/** One row of the async table: what the issue's targets and the cost model read. */
+export interface ReceiverRow {
+  key: ReceiverTargetKey;
+  name: string;
+  connections: number;
+  /** Orders answered 202 per second (median round). */
+  ordersPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU time of the process under test per accepted order (median round). */
+  cpuMsPerOrder: number;
+  /** SNS publishing calls (Publish + PublishBatch) per accepted order, over every round. */
+  snsCallsPerOrder: number;
+  /** Every AWS call the emulator served during the rounds, by action. */
+  calls: CallCounts;
+  accepted: number;
+  notAccepted: number;
+}
+
+export type ReceiverTargetKey = 'receiver' | 'today' | 'koa' | 'fastify' | 'node-http' | 'bare';
+
+export interface ReceiverFigures {
+  rows: ReceiverRow[];
+  baseline: string;
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** The seed order with a distinct id per request. */
@@ -25,20 +56,9 @@ function orderBody(index: number): string {
   return `{"order_id":"bench-${index}","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99}]}`;
 }
 
-function unexpected(result: LoadResult, status: number): string {
+function unexpected(result: LoadResult, status: number): number {
   const others = Object.entries(result.statuses).filter(([code]) => Number(code) !== status).reduce((sum, [, count]) => sum + count, 0);
-  return String(others + result.errors);
-}
-
-/** The round with the median throughput, and every round's latencies pooled. */
-function combine(rounds: LoadResult[]): { perSecond: number; latencies: number[]; requests: number; unexpected202: string } {
-  const perSecond = median(rounds.map((round) => round.perSecond));
-  return {
-    perSecond,
-    latencies: rounds.flatMap((round) => round.latenciesMs),
-    requests: rounds.reduce((sum, round) => sum + round.completed, 0),
-    unexpected202: String(rounds.reduce((sum, round) => sum + Number(unexpected(round, 202)), 0)),
-  };
+  return others + result.errors;
 }
 
 /** Runs `body` with targets it starts through `start`, and stops every one of them afterwards. */
@@ -55,58 +75,83 @@ async function withTargets<T>(body: (start: typeof startTarget) => Promise<T>): 
   }
 }
 
+interface Contender {
+  key: ReceiverTargetKey;
+  name: string;
+  kind: TargetKind;
+  env: Record<string, string>;
+}
+
+interface Round {
+  load: LoadResult;
+  accepted: number;
+  cpuMs: number;
+  emulatorCpuMs: number;
+  calls: CallCounts;
+}
+
 /**
- * Async accept throughput and latency of the real receiver publishing to the emulator, against a
- * bare node:http server answering 202 (and the receiver with its publisher stubbed, which splits
- * the difference), in interleaved rounds; then the sync endpoint's overhead above its processing
- * time, against a bare server that answers after the same delay.
+ * The receiver as containers/receiver builds it, against today's (the receiver at BASELINE_COMMIT),
+ * a minimal Koa app, a fastify app and bare node:http each doing the same work per order with one
+ * SNS Publish each, and node:http doing no work at all; every target in its own process, the
+ * load from autocannon in this one, the emulator in a third counting the AWS calls by action.
+ * Interleaved rounds at each connection count; then the sync endpoint's overhead.
  */
-export async function benchReceiver(settings: ReceiverBenchSettings, log: (line: string) => void): Promise<BenchSection> {
+export async function benchReceiver(settings: ReceiverBenchSettings, log: (line: string) => void): Promise<{ section: BenchSection; figures: ReceiverFigures }> {
   const s = settings;
   return withTargets(async (start) => {
     const emulator = await start('emulator');
-    const asyncTargets = [
-      { name: 'bare node:http, 202', target: await start('bare') },
-      { name: 'receiver, publisher stubbed (no SNS call)', target: await start('receiver-stub') },
-      { name: 'receiver POST /orders/async → SNS (emulator)', target: await start('receiver', { BENCH_EMULATOR_URL: emulator.url, BENCH_STAGE: 'bench-async', PROCESSING_TIME_MS: '0' }) },
+    const env = (stage: string, extra: Record<string, string> = {}) => ({ BENCH_EMULATOR_URL: emulator.url, BENCH_STAGE: stage, PROCESSING_TIME_MS: '0', ...extra });
+    const baseline = baselineTree();
+    const contenders: Contender[] = [
+      { key: 'receiver', name: 'receiver (containers/receiver as built)', kind: 'receiver', env: env('bench-receiver') },
+      ...('dir' in baseline
+        ? [{ key: 'today' as const, name: `today's receiver (${BASELINE_COMMIT}: per-order Publish)`, kind: 'receiver-baseline' as const, env: env('bench-today', { BENCH_BASELINE_DIR: baseline.dir }) }]
+        : []),
+      { key: 'koa', name: 'minimal Koa app, per-order Publish', kind: 'koa-peer', env: env('bench-koa') },
+      { key: 'fastify', name: 'fastify app, per-order Publish', kind: 'fastify-peer', env: env('bench-fastify') },
+      { key: 'node-http', name: 'bare node:http, per-order Publish (ceiling)', kind: 'http-peer', env: env('bench-http') },
+      { key: 'bare', name: 'node:http, no work: no parse, validation or publish (not a peer)', kind: 'bare', env: {} },
     ];
-    const bareDelayed = await start('bare', { BARE_DELAY_MS: String(s.syncProcessingMs) });
-    const syncReceiver = await start('receiver', { BENCH_EMULATOR_URL: emulator.url, BENCH_STAGE: 'bench-sync', PROCESSING_TIME_MS: String(s.syncProcessingMs) });
+    if ('error' in baseline) log(`receiver: no baseline row: ${baseline.error}`);
+    const targets = await Promise.all(contenders.map((contender) => start(contender.kind, contender.env)));
 
-    const asyncLoad = (target: Target, requests: number) =>
-      runLoad({ url: target.url, method: 'POST', path: '/orders/async', body: orderBody, headers: JSON_HEADERS, connections: s.connections, requests, maxDurationMs: s.maxLoadMs });
+    const asyncLoad = (target: Target, connections: number, requests: number) =>
+      runLoad({ url: target.url, method: 'POST', path: '/orders/async', body: orderBody, headers: JSON_HEADERS, connections, requests, maxDurationMs: s.maxLoadMs });
+    const firstLoad = s.loads[0];
     log(`receiver: warming up (${s.warmupRequests} requests each)`);
-    for (const { target } of asyncTargets) await asyncLoad(target, s.warmupRequests);
-    const rounds: LoadResult[][] = asyncTargets.map(() => []);
-    // CPU time per request of the target and of the emulator, from /proc: steadier than wall-clock rates on a busy machine.
-    const targetCpu: number[][] = asyncTargets.map(() => []);
-    const emulatorCpu: number[][] = asyncTargets.map(() => []);
-    for (let round = 1; round <= s.rounds; round += 1) {
-      for (const [index, { target }] of asyncTargets.entries()) {
-        const before = [target.cpuMs(), emulator.cpuMs()];
-        const result = await asyncLoad(target, s.requestsPerRound);
-        const after = [target.cpuMs(), emulator.cpuMs()];
-        rounds[index]?.push(result);
-        targetCpu[index]?.push(((after[0] ?? Number.NaN) - (before[0] ?? Number.NaN)) / result.completed);
-        emulatorCpu[index]?.push(((after[1] ?? Number.NaN) - (before[1] ?? Number.NaN)) / result.completed);
-      }
-      log(`receiver: async round ${round}/${s.rounds}: ${rounds.map((list) => `${fmt(list.at(-1)?.perSecond ?? 0)}/s`).join(', ')}`);
-    }
-    const combined = rounds.map(combine);
-    const baseline = combined[0] ?? combine([]);
-    const baseLatency = summarize(baseline.latencies);
-    const asyncTable: Table = {
-      headers: ['target', 'requests/s', 'vs bare', 'each round', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 vs bare', 'target CPU ms/req', 'CPU vs bare', 'emulator CPU ms/req', 'not 202'],
-      rows: asyncTargets.map(({ name }, index) => {
-        const data = combined[index] ?? baseline;
-        const latency = summarize(data.latencies);
-        const cpu = median(targetCpu[index] ?? []);
-        const emulatorShare = index === asyncTargets.length - 1 ? fmt(median(emulatorCpu[index] ?? [])) : '—';
-        const each = (rounds[index] ?? []).map((round) => fmt(round.perSecond)).join(' / ');
-        return [name, fmt(data.perSecond), ratio(data.perSecond, baseline.perSecond), each, fmt(latency.p50), fmt(latency.p90), fmt(latency.p99), fmt(latency.max), ratio(latency.p50, baseLatency.p50), fmt(cpu, ''), ratio(cpu, median(targetCpu[0] ?? [])), emulatorShare, data.unexpected202];
-      }),
-    };
+    for (const target of targets) await asyncLoad(target, firstLoad?.connections ?? 50, s.warmupRequests);
 
+    const rows: ReceiverRow[] = [];
+    const tables: BenchSection['tables'] = [];
+    let cutShort = false;
+    for (const { connections, requestsPerRound } of s.loads) {
+      const rounds: Round[][] = targets.map(() => []);
+      for (let round = 1; round <= s.rounds; round += 1) {
+        for (const [index, target] of targets.entries()) {
+          const callsBefore = await readCallCounts(emulator.url);
+          const before = [target.cpuMs(), emulator.cpuMs()];
+          const load = await asyncLoad(target, connections, requestsPerRound);
+          const after = [target.cpuMs(), emulator.cpuMs()];
+          const calls = callsBetween(callsBefore, await readCallCounts(emulator.url));
+          cutShort ||= load.cutShort;
+          rounds[index]?.push({
+            load,
+            accepted: load.statuses[202] ?? 0,
+            cpuMs: (after[0] ?? Number.NaN) - (before[0] ?? Number.NaN),
+            emulatorCpuMs: (after[1] ?? Number.NaN) - (before[1] ?? Number.NaN),
+            calls,
+          });
+        }
+        log(`receiver: ${connections} connection(s), round ${round}/${s.rounds}: ${rounds.map((list) => `${fmt(acceptedPerSecond(list.at(-1)))}/s`).join(', ')}`);
+      }
+      const connectionRows = contenders.map((contender, index) => rowOf(contender, connections, rounds[index] ?? []));
+      rows.push(...connectionRows);
+      tables.push({ caption: `Async accept (POST /orders/async), ${connections} connection${connections === 1 ? '' : 's'}`, table: asyncTable(connectionRows, rounds) });
+    }
+
+    const bareDelayed = await start('bare', { BARE_DELAY_MS: String(s.syncProcessingMs) });
+    const syncReceiver = await start('receiver', env('bench-sync', { PROCESSING_TIME_MS: String(s.syncProcessingMs) }));
     const syncLoad = (target: Target, requests: number) =>
       runLoad({ url: target.url, method: 'POST', path: '/orders/sync', body: orderBody, headers: JSON_HEADERS, connections: s.syncUsers, requests, maxDurationMs: s.maxLoadMs });
     log(`receiver: sync endpoint, ${s.syncUsers} users, ${s.syncRequests} requests at ${s.syncProcessingMs} ms`);
@@ -114,34 +159,99 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
     await syncLoad(syncReceiver, s.syncUsers * 2);
     const bareSync = await syncLoad(bareDelayed, s.syncRequests);
     const realSync = await syncLoad(syncReceiver, s.syncRequests);
+    cutShort ||= bareSync.cutShort || realSync.cutShort;
     const ideal = (s.syncUsers * 1000) / s.syncProcessingMs;
     const syncRow = (name: string, result: LoadResult, status: number) => {
       const overhead = summarize(result.latenciesMs.map((latency) => latency - s.syncProcessingMs));
-      return [name, fmt(overhead.p50), fmt(overhead.p90), fmt(overhead.p99), fmt(overhead.max), fmt(result.perSecond), ratio(result.perSecond, ideal), unexpected(result, status)];
+      return [name, fmt(overhead.p50), fmt(overhead.p90), fmt(overhead.p99), fmt(overhead.max), fmt(result.perSecond), ratio(result.perSecond, ideal), String(unexpected(result, status))];
     };
-    const syncTable: Table = {
-      headers: ['target', 'overhead p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'requests/s', `vs ideal ${fmt(ideal)}/s`, 'not 2xx'],
-      rows: [syncRow(`bare node:http, answers after ${s.syncProcessingMs} ms`, bareSync, 202), syncRow('receiver POST /orders/sync', realSync, 200)],
-    };
-    const cutShort = [...rounds.flat(), bareSync, realSync].some((result) => result.cutShort);
+    tables.push({
+      caption: `Sync endpoint, ${s.syncUsers} users, PROCESSING_TIME_MS=${s.syncProcessingMs}`,
+      table: {
+        headers: ['target', 'overhead p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'requests/s', `vs ideal ${fmt(ideal)}/s`, 'not 2xx'],
+        rows: [syncRow(`bare node:http, answers after ${s.syncProcessingMs} ms`, bareSync, 202), syncRow('receiver POST /orders/sync', realSync, 200)],
+      },
+    });
 
-    return {
+    const receiverAt = (connections: number) => rows.find((row) => row.key === 'receiver' && row.connections === connections);
+    const busiest = receiverAt(Math.max(...s.loads.map((load) => load.connections)));
+    const section: BenchSection = {
       title: 'Receiver',
       method: [
-        `Separate processes for the load generator, each target and the SNS/SQS emulator (fauxqs) the receiver publishes to. The load generator (scripts/bench/load.ts) keeps ${s.connections} keep-alive connections busy on loopback, each sending the next \`POST\` of the seed order (a distinct \`order_id\` each) as soon as the previous answer ends. The receiver is the real one (\`startReceiver\` through \`startLocalStack\`, no processor running), logging its JSON lines as in production, to /dev/null. The baseline is a bare \`node:http\` server that reads the body and answers 202 with a similar JSON body; between them, the same receiver with a publisher that answers at once shows what Koa, validation and logging cost without the SNS call.`,
+        `Every target in its own process, the load generator in another, the SNS/SQS emulator (fauxqs) in a third. The load is [autocannon](https://github.com/mcollina/autocannon) (scripts/bench/load.ts): a fixed number of keep-alive connections, one request in flight on each, each \`POST\` carrying the seed order with a distinct \`order_id\`; latencies are autocannon's own per-response times (its \`response\` event), kept whole because its histogram counts whole milliseconds.`,
         '',
-        `Async accept: ${s.rounds} interleaved round(s) of ${s.requestsPerRound.toLocaleString('en-US')} requests per target after ${s.warmupRequests} warm-up requests; requests/s is the median round, latencies pool every round. Sync endpoint: ${s.syncUsers} concurrent users, ${s.syncRequests.toLocaleString('en-US')} requests at PROCESSING_TIME_MS=${s.syncProcessingMs}; overhead = latency − ${s.syncProcessingMs} ms; the baseline is a bare server that answers after a ${s.syncProcessingMs} ms timer.`,
+        `The targets: the receiver as \`containers/receiver\` builds it (through \`startLocalStack\`, logging its JSON lines as in production, to /dev/null); today's receiver, the same code as of commit ${BASELINE_COMMIT} (taken from git, scripts/bench/baseline.ts: per-order SNS \`Publish\`); and three peers (scripts/bench/peers/) that each do the same work per order — read and parse the JSON body, validate it with lib/order-schema.ts, one SNS \`Publish\` with the same message attributes to a topic on the same emulator (subscribed by a queue, so the emulator fans out as for the receiver), answer 202 with the message id — in a minimal Koa app, a fastify app, and bare node:http as the ceiling; the peers do not log. The last row does none of that work: it reads the body and answers 202, the ceiling of the HTTP layer alone.`,
+        '',
+        `${s.rounds} interleaved round(s) per connection count (every target once per round, in turn) after ${s.warmupRequests} warm-up requests each; orders/s counts 202 answers and is the median round; latencies pool every round. CPU ms per order is the target process's own CPU time (user + system, /proc) over a round ÷ its accepted orders (median round). SNS calls are counted by the emulator, one per HTTP request by action (scripts/bench/call-counter.ts: a \`PublishBatch\` of up to ten orders is one call), over all rounds ÷ accepted orders.`,
       ],
-      tables: [
-        { caption: `Async accept, ${s.connections} connections`, table: asyncTable },
-        { caption: `Sync endpoint, ${s.syncUsers} users, PROCESSING_TIME_MS=${s.syncProcessingMs}`, table: syncTable },
-      ],
+      tables,
       notes: [
-        'An async order costs the receiver Koa routing, body parsing, zod validation, two log lines and an SNS Publish (an HTTP call to the emulator, signed by the AWS SDK, which the emulator then fans out to the queue on the same two cores); the bare server does none of it. The stubbed row separates the first four from the publish.',
-        "At a fixed number of connections latency is connections ÷ throughput (Little's law): the latency ratios mirror the throughput ratios.",
-        `CPU ms per request is the target process's own CPU time (user + system, /proc) over a round, divided by its requests (median round); it holds up better than requests/s on a shared machine. One 0.25 vCPU Fargate task has a quarter of a core: at ${fmt(median(targetCpu.at(-1) ?? []))} ms per order, a receiver task would take about ${fmt(250 / median(targetCpu.at(-1) ?? []))} orders/s at full CPU on cores like these; \`npm run cost\` assumes ${DEFAULT_INPUTS.receiverTaskRate} (\`--receiver-rate\`), leaving room for the 60 % CPU target the receiver scales at and for TLS to SNS, which the emulator does not use.`,
+        "At a fixed number of connections latency is connections ÷ throughput (Little's law): the latency ratios mirror the throughput ratios at 50 connections; at 1 connection p50 is the time one order takes end to end.",
+        `Emulator CPU per order is the SNS/SQS emulator's process over the same rounds: it shares the two cores, and a call it does not have to serve leaves more CPU to the target.`,
+        ...(busiest
+          ? [`One 0.25 vCPU Fargate task has a quarter of a core: at ${fmt(busiest.cpuMsPerOrder)} ms per order (${busiest.connections} connections), a receiver task would take about ${fmt(250 / busiest.cpuMsPerOrder)} orders/s at full CPU on cores like these; \`npm run cost\` assumes ${DEFAULT_INPUTS.receiverTaskRate} (\`--receiver-rate\`), leaving room for the 60 % CPU target the receiver scales at and for TLS to SNS, which the emulator does not use.`]
+          : []),
+        ...('error' in baseline ? [`No row for today's receiver: ${baseline.error}.`] : []),
         ...(cutShort ? [`At least one load stopped at the ${s.maxLoadMs / 1000} s cap before its request count.`] : []),
       ],
     };
+    return { section, figures: { rows, baseline: BASELINE_COMMIT } };
   });
+}
+
+function acceptedPerSecond(round: Round | undefined): number {
+  return round && round.load.durationMs > 0 ? (round.accepted / round.load.durationMs) * 1000 : Number.NaN;
+}
+
+function rowOf(contender: Contender, connections: number, rounds: Round[]): ReceiverRow {
+  const latency = summarize(rounds.flatMap((round) => round.load.latenciesMs));
+  const accepted = rounds.reduce((sum, round) => sum + round.accepted, 0);
+  const calls: CallCounts = {};
+  for (const round of rounds) for (const [action, count] of Object.entries(round.calls)) calls[action] = (calls[action] ?? 0) + count;
+  return {
+    key: contender.key,
+    name: contender.name,
+    connections,
+    ordersPerSecond: median(rounds.map(acceptedPerSecond)),
+    p50Ms: latency.p50,
+    p99Ms: latency.p99,
+    cpuMsPerOrder: median(rounds.map((round) => round.cpuMs / round.accepted)),
+    snsCallsPerOrder: accepted > 0 ? sumCalls(calls, SNS_PUBLISH_ACTIONS) / accepted : Number.NaN,
+    calls,
+    accepted,
+    notAccepted: rounds.reduce((sum, round) => sum + unexpected(round.load, 202), 0),
+  };
+}
+
+/** "Publish 1,000 · PublishBatch 12", or "—" for none. */
+export function describeCalls(calls: CallCounts, actions?: readonly string[]): string {
+  const entries = Object.entries(calls).filter(([action, count]) => count > 0 && (!actions || actions.includes(action)));
+  return entries.length === 0 ? '—' : entries.map(([action, count]) => `${action} ${count.toLocaleString('en-US')}`).join(' · ');
+}
+
+function asyncTable(rows: ReceiverRow[], rounds: Round[][]): Table {
+  const today = rows.find((row) => row.key === 'today');
+  const fastify = rows.find((row) => row.key === 'fastify');
+  return {
+    headers: ['target', 'orders/s', "vs today's", 'vs fastify', 'each round', 'p50 ms', 'p99 ms', 'CPU ms/order', 'SNS calls/order', 'SNS calls (all rounds)', 'emulator CPU ms/order', 'not 202'],
+    rows: rows.map((row, index) => [
+      row.name,
+      fmt(row.ordersPerSecond),
+      today ? ratio(row.ordersPerSecond, today.ordersPerSecond) : 'n/a',
+      fastify ? ratio(row.ordersPerSecond, fastify.ordersPerSecond) : 'n/a',
+      (rounds[index] ?? []).map((round) => fmt(acceptedPerSecond(round))).join(' / '),
+      fmt(row.p50Ms),
+      fmt(row.p99Ms),
+      fmt(row.cpuMsPerOrder),
+      row.key === 'bare' ? '—' : fmtCalls(row.snsCallsPerOrder),
+      describeCalls(row.calls, SNS_PUBLISH_ACTIONS),
+      fmt(median((rounds[index] ?? []).map((round) => round.emulatorCpuMs / round.accepted))),
+      String(row.notAccepted),
+    ]),
+  };
+}
+
+/** Calls per order with three decimals: 0.100, 1.000. */
+export function fmtCalls(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(3) : 'n/a';
 }

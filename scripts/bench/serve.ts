@@ -4,15 +4,28 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
 import { startReceiver } from '../../containers/receiver/server.ts';
+import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
+import type { AwsConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { provisionMessaging } from '../../local/provision.ts';
 import { startLocalStack } from '../../local/stack.ts';
+import { withCallCounter } from './call-counter.ts';
+import { startFastifyPeer } from './peers/fastify.ts';
+import { startKoaPeer } from './peers/koa.ts';
+import { startNodeHttpPeer } from './peers/node-http.ts';
+import { perOrderPublisher } from './peers/order-work.ts';
 
 /**
  * A benchmark target in a process of its own, so the load generator does not share its event
- * loop: `emulator` (fauxqs), `bare` (node:http answering 202, optionally after BARE_DELAY_MS),
- * `receiver` (the real receiver publishing to the emulator at BENCH_EMULATOR_URL, logging as it
- * does in production, to /dev/null) or `receiver-stub` (the same receiver whose publisher answers
- * at once, without SNS). Prints {"url": ...} once it listens; SIGTERM stops it.
+ * loop: `emulator` (fauxqs, counting the AWS calls it serves by action: scripts/bench/call-counter.ts),
+ * `bare` (node:http answering 202 with no work, optionally after BARE_DELAY_MS), `receiver` (the
+ * real receiver as containers/receiver builds it, through startLocalStack, publishing to the
+ * emulator at BENCH_EMULATOR_URL, logging as it does in production, to /dev/null),
+ * `receiver-baseline` (the receiver of the tree in BENCH_BASELINE_DIR, scripts/bench/baseline.ts,
+ * wired as startLocalStack wires it), `receiver-stub` (the receiver whose publisher answers at
+ * once, without SNS), or a receiver peer doing the same work per order with one SNS Publish each
+ * (scripts/bench/peers/): `koa-peer`, `fastify-peer`, `http-peer`. Prints {"url": ...} once it
+ * listens; SIGTERM stops it.
  */
 type Stop = () => Promise<unknown>;
 
@@ -46,8 +59,31 @@ async function startBare(delayMs: number): Promise<{ url: string; stop: Stop }> 
 
 async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: Stop }> {
   if (mode === 'emulator') {
-    const emulator = await startFauxqs({ port: 0, logger: false });
+    const { started: emulator } = await withCallCounter(() => startFauxqs({ port: 0, logger: false }));
     return { url: `http://127.0.0.1:${emulator.port}`, stop: () => emulator.stop() };
+  }
+  const aws: AwsConfig = { region: 'us-east-1', endpoint: env.BENCH_EMULATOR_URL ?? '' };
+  const stage = env.BENCH_STAGE ?? 'bench';
+  const topicArn = async () => (await provisionMessaging({ sns: createSnsClient(aws), sqs: createSqsClient(aws), stage, mode: 'ecs' })).topicArn;
+  if (mode === 'koa-peer') return startKoaPeer(perOrderPublisher(createSnsClient(aws), await topicArn()));
+  if (mode === 'fastify-peer') return startFastifyPeer(perOrderPublisher(createSnsClient(aws), await topicArn()));
+  if (mode === 'http-peer') return startNodeHttpPeer(perOrderPublisher(createSnsClient(aws), await topicArn()));
+  if (mode === 'receiver-baseline') {
+    // The baseline's own modules, with the current ones' types: the interfaces used here did not change.
+    const dir = env.BENCH_BASELINE_DIR ?? '';
+    const server = (await import(`${dir}/containers/receiver/server.ts`)) as typeof import('../../containers/receiver/server.ts');
+    const publisher = (await import(`${dir}/containers/receiver/order-publisher.ts`)) as { SnsOrderPublisher: new (sns: unknown, topicArn: string) => { publish: (...args: never[]) => Promise<string> } };
+    const clients = (await import(`${dir}/lib/aws-clients.ts`)) as typeof import('../../lib/aws-clients.ts');
+    const logger = (await import(`${dir}/lib/logger.ts`)) as typeof import('../../lib/logger.ts');
+    const receiver = await server.startReceiver({
+      port: 0,
+      host: '127.0.0.1',
+      shutdownTimeoutMs: 5000,
+      logger: logger.createLogger({ component: 'receiver', level: 'info', destination: devNull() }),
+      processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
+      publisher: new publisher.SnsOrderPublisher(clients.createSnsClient(aws), await topicArn()) as Parameters<typeof server.startReceiver>[0]['publisher'],
+    });
+    return { url: receiver.url, stop: () => receiver.stop() };
   }
   if (mode === 'bare') return startBare(Number(env.BARE_DELAY_MS ?? 0));
   if (mode === 'receiver') {
@@ -76,7 +112,7 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
     });
     return { url: receiver.url, stop: () => receiver.stop() };
   }
-  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver or receiver-stub`);
+  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-baseline, receiver-stub, koa-peer, fastify-peer or http-peer`);
 }
 
 const target = await start(process.argv[2], process.env);

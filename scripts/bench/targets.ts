@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
 
-export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-stub';
+export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-baseline' | 'receiver-stub' | 'koa-peer' | 'fastify-peer' | 'http-peer';
 
 export interface Target {
   url: string;

@@ -10,14 +10,20 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Attempts including the first, with the SDK's standard backoff between them. */
   maxAttempts?: number;
+  /**
+   * Sockets the client keeps open to the service at most (keep-alive); requests beyond them wait
+   * in the client for one to free. The SDK's default is 50.
+   */
+  maxSockets?: number;
 }
 
-function clientConfig(aws: AwsConfig, { requestTimeoutMs = 5000, maxAttempts = 3 }: ClientOptions) {
+function clientConfig(aws: AwsConfig, { requestTimeoutMs = 5000, maxAttempts = 3, maxSockets = 50 }: ClientOptions) {
   const local = aws.endpoint !== undefined;
+  const agent = { keepAlive: true, maxSockets };
   return {
     region: aws.region,
     maxAttempts,
-    requestHandler: { connectionTimeout: 2000, requestTimeout: requestTimeoutMs },
+    requestHandler: { connectionTimeout: 2000, requestTimeout: requestTimeoutMs, httpAgent: agent, httpsAgent: agent },
     ...(local ? { endpoint: aws.endpoint } : {}),
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: LOCAL_CREDENTIALS } : {}),
   };

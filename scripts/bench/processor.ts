@@ -15,7 +15,7 @@ import { BASELINE_COMMIT, baselineTree } from './baseline.ts';
 import { callsBetween, readCallCounts, sumCalls, type CallCounts } from './call-counter.ts';
 import { describeCalls, fmtCalls } from './receiver.ts';
 import type { BenchSection } from './report.ts';
-import { fmt, median, ratio, type Table } from './stats.ts';
+import { fmt, median, ratio, rotation, type Table } from './stats.ts';
 import { startTarget } from './targets.ts';
 
 export interface ProcessorBenchSettings {
@@ -289,7 +289,8 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
     ];
     const drainRuns: Run[][] = drainSpecs.map(() => []);
     for (let round = 1; round <= s.rounds; round += 1) {
-      for (const [index, spec] of drainSpecs.entries()) drainRuns[index]?.push(await run(spec, s.drainMessages, 0));
+      // Each round starts one further along the list, so that no consumer always runs right after the same neighbour.
+      for (const index of rotation(drainSpecs.length, round)) drainRuns[index]?.push(await run(drainSpecs[index] as ContestantSpec, s.drainMessages, 0));
       log(`processor: drain round ${round}/${s.rounds}: ${drainRuns.map((runs) => `${fmt(perSecond(runs.at(-1)))}/s`).join(', ')}`);
     }
     const drains = drainSpecs.map((spec, index) => rowOf(spec, drainRuns[index] ?? [], 0));

@@ -3,7 +3,7 @@ import { BASELINE_COMMIT, baselineTree } from './baseline.ts';
 import { callsBetween, readCallCounts, sumCalls, type CallCounts } from './call-counter.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { BenchSection } from './report.ts';
-import { fmt, median, ratio, summarize, type Table } from './stats.ts';
+import { fmt, median, ratio, rotation, summarize, type Table } from './stats.ts';
 import { startTarget, type Target, type TargetKind } from './targets.ts';
 
 export interface ReceiverBenchSettings {
@@ -128,7 +128,8 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
     for (const { connections, requestsPerRound } of s.loads) {
       const rounds: Round[][] = targets.map(() => []);
       for (let round = 1; round <= s.rounds; round += 1) {
-        for (const [index, target] of targets.entries()) {
+        for (const index of rotation(targets.length, round)) {
+          const target = targets[index] as Target;
           const callsBefore = await readCallCounts(emulator.url);
           const before = [target.cpuMs(), emulator.cpuMs()];
           const load = await asyncLoad(target, connections, requestsPerRound);

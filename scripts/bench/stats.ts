@@ -7,6 +7,14 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? Number.NaN;
 }
 
+/**
+ * The indexes 0 … count−1 starting at `round` (mod count): interleaved rounds run every contestant
+ * once each, and each round starts one further along, so none always follows the same neighbour.
+ */
+export function rotation(count: number, round: number): number[] {
+  return Array.from({ length: count }, (_, step) => (step + round) % count);
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;

@@ -5,11 +5,19 @@ import { endLine, reportLine, startLine } from '../../local/lambda-runtime/platf
 import { bundleContributors, medianAndP90, platformLineSink } from '../../scripts/bench/lambda.ts';
 import { runLoad } from '../../scripts/bench/load.ts';
 import { renderSection, replaceSections, type BenchSection } from '../../scripts/bench/report.ts';
-import { fmt, markdownTable, median, percentile, ratio, summarize } from '../../scripts/bench/stats.ts';
+import { fmt, markdownTable, median, percentile, ratio, rotation, summarize } from '../../scripts/bench/stats.ts';
 import { processCpuMs } from '../../scripts/bench/targets.ts';
 
 // The benchmarks' helpers: counts and arithmetic only; no test here asserts on a time.
 describe('benchmark tools', () => {
+  it('interleaves rounds so that each starts one contestant further along', () => {
+    expect([1, 2, 3].map((round) => rotation(3, round))).to.deep.equal([
+      [1, 2, 0],
+      [2, 0, 1],
+      [0, 1, 2],
+    ]);
+  });
+
   it('computes nearest-rank percentiles and medians', () => {
     const sorted = Array.from({ length: 100 }, (_, index) => index + 1);
     expect(percentile(sorted, 0.5)).to.equal(50);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
 import { startReceiver } from '../../containers/receiver/server.ts';
@@ -13,7 +12,7 @@ import { withCallCounter } from './call-counter.ts';
 import { startFastifyPeer } from './peers/fastify.ts';
 import { startKoaPeer } from './peers/koa.ts';
 import { startNodeHttpPeer } from './peers/node-http.ts';
-import { perOrderPublisher } from './peers/order-work.ts';
+import { listenOnLoopback, perOrderPublisher } from './peers/order-work.ts';
 
 /**
  * A benchmark target in a process of its own, so the load generator does not share its event
@@ -44,17 +43,7 @@ async function startBare(delayMs: number): Promise<{ url: string; stop: Stop }> 
       else reply();
     });
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: Stop }> {

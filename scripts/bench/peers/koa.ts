@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { acceptOrderText, type PublishOrder, type RunningPeer } from './order-work.ts';
+import { acceptOrderText, listenOnLoopback, type PublishOrder, type RunningPeer } from './order-work.ts';
 
 /** A minimal Koa app doing the receiver's work per order: no router, no middleware, no logging. */
 export async function startKoaPeer(publish: PublishOrder, port = 0): Promise<RunningPeer> {
@@ -20,14 +19,5 @@ export async function startKoaPeer(publish: PublishOrder, port = 0): Promise<Run
     ctx.body = body;
   });
   const server = createServer(app.callback());
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server, port);
 }

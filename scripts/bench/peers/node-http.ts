@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { acceptOrderText, type PublishOrder, type RunningPeer } from './order-work.ts';
+import { acceptOrderText, listenOnLoopback, type PublishOrder, type RunningPeer } from './order-work.ts';
 
 /** The ceiling: bare node:http doing the same work per order (read, parse, validate, Publish, 202), no framework. */
 export async function startNodeHttpPeer(publish: PublishOrder, port = 0): Promise<RunningPeer> {
@@ -18,14 +17,5 @@ export async function startNodeHttpPeer(publish: PublishOrder, port = 0): Promis
       });
     });
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server, port);
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { InvalidOrderError } from '../../../lib/errors.ts';
 import { orderMessageAttributes } from '../../../lib/order-message.ts';
@@ -70,4 +72,21 @@ export async function acceptOrderText(text: string, publish: PublishOrder): Prom
 export interface RunningPeer {
   url: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Listens on loopback with the keep-alive timeout a load balancer expects (longer than its 60 s
+ * idle timeout); stop() closes it and every connection still open.
+ */
+export async function listenOnLoopback(server: Server, port = 0): Promise<RunningPeer> {
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -41,6 +41,17 @@ export const DEFAULT_BATCH_LINGER_MS = 5;
  */
 export const DEFAULT_MAX_CALLS_IN_FLIGHT = 50;
 
+/**
+ * The receiver's SNS client (main.ts; the benchmark runs the receiver with the same): three SDK
+ * attempts of 2 s fit the publish deadline (PUBLISH_TIMEOUT_MS, 6 s by default), which bounds them
+ * all together. One socket per PublishBatch call the publisher keeps in flight: a call never waits
+ * in the SDK for a socket (a wait no timeout sees), and sockets stay bounded however many
+ * connections the receiver serves. 50 calls of up to 10 orders carry 500 orders at once, at about
+ * 20 ms a call some 25,000 orders/s: several times what one task's CPU accepts, so the pool never
+ * limits.
+ */
+export const SNS_CLIENT_OPTIONS = { maxAttempts: 3, requestTimeoutMs: 2_000, maxSockets: DEFAULT_MAX_CALLS_IN_FLIGHT };
+
 export interface SnsOrderPublisherOptions {
   /** Each publish's total deadline across the SDK's attempts; past it the order is not accepted. */
   timeoutMs?: number;

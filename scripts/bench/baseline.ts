@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import type { createSnsClient } from '../../lib/aws-clients.ts';
+import type { createLogger } from '../../lib/logger.ts';
+import type { startReceiver } from '../../containers/receiver/server.ts';
 
 /**
  * "Today's" receiver and processor, for the comparisons issue 11 asks for in one run: the code of
@@ -13,6 +17,27 @@ export const BASELINE_COMMIT = '4c3ea3a';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * The baseline receiver's modules as one ES module in its tree (bundled by esbuild as the images'
+ * bundles are, dependencies left to node_modules), which the benchmark's receiver-baseline target
+ * imports under plain node.
+ */
+export const BASELINE_MODULE = 'bench-receiver.mjs';
+
+/** What BASELINE_MODULE exports (the interfaces used did not change since the baseline). */
+export interface BaselineReceiverModule {
+  startReceiver: typeof startReceiver;
+  SnsOrderPublisher: new (sns: ReturnType<typeof createSnsClient>, topicArn: string) => { publish: (...args: never[]) => Promise<string> };
+  createSnsClient: typeof createSnsClient;
+  createLogger: typeof createLogger;
+}
+
+const BASELINE_ENTRY = `export { startReceiver } from './containers/receiver/server.ts';
+export { SnsOrderPublisher } from './containers/receiver/order-publisher.ts';
+export { createSnsClient } from './lib/aws-clients.ts';
+export { createLogger } from './lib/logger.ts';
+`;
+
 /** The folders a baseline needs: the receiver and processor, and the library and settings they import. */
 const FOLDERS = ['containers', 'lib', 'resources'];
 
@@ -23,13 +48,25 @@ const FOLDERS = ['containers', 'lib', 'resources'];
 export function baselineTree(commit = BASELINE_COMMIT): { dir: string } | { error: string } {
   const dir = `${ROOT}node_modules/.cache/ordersync-bench/baseline-${commit}`;
   const marker = `${dir}/package.json`;
-  if (existsSync(marker)) return { dir };
+  if (existsSync(marker) && existsSync(`${dir}/${BASELINE_MODULE}`)) return { dir };
   try {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const archive = execFileSync('git', ['archive', '--format=tar', commit, ...FOLDERS], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
     execFileSync('tar', ['-x', '-C', dir], { input: archive });
+    writeFileSync(`${dir}/bench-receiver-entry.ts`, BASELINE_ENTRY);
+    buildSync({
+      entryPoints: [`${dir}/bench-receiver-entry.ts`],
+      outfile: `${dir}/${BASELINE_MODULE}`,
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'esm',
+      packages: 'external',
+      logLevel: 'silent',
+    });
     // Under node_modules a file is CommonJS unless its package says otherwise; the project is ESM.
+    // Written last: its presence says the tree is whole.
     writeFileSync(marker, `${JSON.stringify({ name: `ordersync-baseline-${commit}`, private: true, type: 'module' })}\n`);
     return { dir };
   } catch (error) {

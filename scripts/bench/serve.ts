@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
+import { SNS_CLIENT_OPTIONS, SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
 import { startReceiver } from '../../containers/receiver/server.ts';
 import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { provisionMessaging } from '../../local/provision.ts';
-import { startLocalStack } from '../../local/stack.ts';
+import { BASELINE_MODULE, type BaselineReceiverModule } from './baseline.ts';
 import { withCallCounter } from './call-counter.ts';
 import { startFastifyPeer } from './peers/fastify.ts';
 import { startKoaPeer } from './peers/koa.ts';
@@ -18,13 +19,14 @@ import { listenOnLoopback, perOrderPublisher } from './peers/order-work.ts';
  * A benchmark target in a process of its own, so the load generator does not share its event
  * loop: `emulator` (fauxqs, counting the AWS calls it serves by action: scripts/bench/call-counter.ts),
  * `bare` (node:http answering 202 with no work, optionally after BARE_DELAY_MS), `receiver` (the
- * real receiver as containers/receiver builds it, through startLocalStack, publishing to the
- * emulator at BENCH_EMULATOR_URL, logging as it does in production, to /dev/null),
- * `receiver-baseline` (the receiver of the tree in BENCH_BASELINE_DIR, scripts/bench/baseline.ts,
- * wired as startLocalStack wires it), `receiver-stub` (the receiver whose publisher answers at
- * once, without SNS), or a receiver peer doing the same work per order with one SNS Publish each
- * (scripts/bench/peers/): `koa-peer`, `fastify-peer`, `http-peer`. Prints {"url": ...} once it
- * listens; SIGTERM stops it.
+ * real receiver, wired as containers/receiver/main.ts wires it, publishing to the emulator at
+ * BENCH_EMULATOR_URL, logging as it does in production, to /dev/null), `receiver-baseline` (the
+ * receiver of the tree in BENCH_BASELINE_DIR, scripts/bench/baseline.ts, wired as its main.ts
+ * wired it), `receiver-stub` (the receiver whose publisher answers at once, without SNS), or a
+ * receiver peer doing the same work per order with one SNS Publish each (scripts/bench/peers/):
+ * `koa-peer`, `fastify-peer`, `http-peer`. Every target listens on loopback. Prints {"url": ...}
+ * once it listens; SIGTERM stops it. scripts/bench/targets.ts runs this file as an esbuild bundle
+ * under plain node, as the images run the receiver.
  */
 type Stop = () => Promise<unknown>;
 
@@ -58,37 +60,34 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
   if (mode === 'fastify-peer') return startFastifyPeer(perOrderPublisher(createSnsClient(aws), await topicArn()));
   if (mode === 'http-peer') return startNodeHttpPeer(perOrderPublisher(createSnsClient(aws), await topicArn()));
   if (mode === 'receiver-baseline') {
-    // The baseline's own modules, with the current ones' types: the interfaces used here did not change.
-    const dir = env.BENCH_BASELINE_DIR ?? '';
-    const server = (await import(`${dir}/containers/receiver/server.ts`)) as typeof import('../../containers/receiver/server.ts');
-    const publisher = (await import(`${dir}/containers/receiver/order-publisher.ts`)) as { SnsOrderPublisher: new (sns: unknown, topicArn: string) => { publish: (...args: never[]) => Promise<string> } };
-    const clients = (await import(`${dir}/lib/aws-clients.ts`)) as typeof import('../../lib/aws-clients.ts');
-    const logger = (await import(`${dir}/lib/logger.ts`)) as typeof import('../../lib/logger.ts');
-    const receiver = await server.startReceiver({
+    // The baseline's own modules, bundled from its tree (scripts/bench/baseline.ts), wired as its main.ts wired them.
+    const baseline = (await import(`${env.BENCH_BASELINE_DIR ?? ''}/${BASELINE_MODULE}`)) as BaselineReceiverModule;
+    const receiver = await baseline.startReceiver({
       port: 0,
       host: '127.0.0.1',
       shutdownTimeoutMs: 5000,
-      logger: logger.createLogger({ component: 'receiver', level: 'info', destination: devNull() }),
+      logger: baseline.createLogger({ component: 'receiver', level: 'info', destination: devNull() }),
       processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
-      publisher: new publisher.SnsOrderPublisher(clients.createSnsClient(aws), await topicArn()) as Parameters<typeof server.startReceiver>[0]['publisher'],
+      publisher: new baseline.SnsOrderPublisher(baseline.createSnsClient(aws, { maxAttempts: 3, requestTimeoutMs: 2_000 }), await topicArn()),
     });
     return { url: receiver.url, stop: () => receiver.stop() };
   }
   if (mode === 'bare') return startBare(Number(env.BARE_DELAY_MS ?? 0));
   if (mode === 'receiver') {
-    const stack = await startLocalStack({
-      mode: 'ecs',
-      skipProcessor: true,
-      emulatorEndpoint: env.BENCH_EMULATOR_URL ?? '',
-      emulatorPort: 0,
+    // As containers/receiver/main.ts wires it, on loopback, logging its JSON lines to /dev/null.
+    const logger = createLogger({ component: 'receiver', level: 'info', destination: devNull() });
+    const receiver = await startReceiver({
       port: 0,
-      stage: env.BENCH_STAGE ?? 'bench',
+      host: '127.0.0.1',
+      shutdownTimeoutMs: 5000,
+      logger,
       processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
-      concurrency: 1,
-      logLevel: 'info',
-      logDestination: devNull(),
+      publisher: new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), await topicArn(), {
+        maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets,
+        logger,
+      }),
     });
-    return { url: stack.receiverUrl, stop: () => stack.stop() };
+    return { url: receiver.url, stop: () => receiver.stop() };
   }
   if (mode === 'receiver-stub') {
     const receiver = await startReceiver({

@@ -1,9 +1,43 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
+const BUNDLE_DIR = fileURLToPath(new URL('../../node_modules/.cache/ordersync-bench/serve/', import.meta.url));
+
+let bundled: string | undefined;
+
+/**
+ * serve.ts as the targets run it: an esbuild bundle for Node 24 (dependencies left to
+ * node_modules) run by plain `node --enable-source-maps`, as the receiver's image runs its
+ * bundle, rather than through tsx, whose transform (with esbuild's keepNames) costs a little on
+ * every closure a request creates and is not what ships. Built once per run, into a folder of
+ * this run's own (two runs never read each other's half-written file).
+ */
+function serveBundle(): string {
+  if (bundled) return bundled;
+  const outfile = join(BUNDLE_DIR, `serve-${process.pid}.mjs`);
+  buildSync({
+    entryPoints: [SERVE],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    packages: 'external',
+    sourcemap: true,
+    logLevel: 'silent',
+  });
+  process.once('exit', () => {
+    rmSync(outfile, { force: true });
+    rmSync(`${outfile}.map`, { force: true });
+  });
+  bundled = outfile;
+  return outfile;
+}
 
 export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-baseline' | 'receiver-stub' | 'koa-peer' | 'fastify-peer' | 'http-peer';
 
@@ -32,7 +66,7 @@ export function processCpuMs(pid: number | undefined): number | undefined {
 
 /** Starts a benchmark target (scripts/bench/serve.ts) in its own Node process and waits for its URL. */
 export async function startTarget(kind: TargetKind, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVE, kind], {
+  const child = spawn(process.execPath, ['--enable-source-maps', serveBundle(), kind], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

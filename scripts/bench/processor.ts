@@ -50,6 +50,8 @@ export interface ProcessorRow {
   handlerMs: number;
   orders: number;
   ordersPerSecond: number;
+  /** Orders/s of each round, in the order they ran. */
+  roundsPerSecond: number[];
   cpuMsPerOrder: number;
   /** Every SQS call the consumer made (prefill excluded), by action, over all its runs. */
   calls: CallCounts;
@@ -390,6 +392,7 @@ function rowOf(spec: ContestantSpec, runs: Run[], handlerMs: number): ProcessorR
     handlerMs,
     orders: runs.length === 1 ? orders : (runs[0]?.orders ?? 0),
     ordersPerSecond,
+    roundsPerSecond: runs.map(perSecond),
     cpuMsPerOrder: median(runs.map((one) => one.cpuMs / one.orders)),
     calls,
     perOrder: {

@@ -305,6 +305,15 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       log(`processor: ${spec.name}, concurrency ${spec.concurrency} at ${s.processingMs} ms: ${fmt(perSecond(result))} orders/s`);
     }
 
+    /** The last columns of both tables: SQS calls per order by kind, all calls, the peak in flight. */
+    const callColumns = (row: ProcessorRow) => [
+      fmtCalls(row.perOrder.receives),
+      fmtCalls(row.perOrder.deletes),
+      fmtCalls(row.perOrder.visibility),
+      fmtCalls(row.perOrder.all),
+      describeCalls(row.calls),
+      row.peakInFlight === undefined ? '—' : String(row.peakInFlight),
+    ];
     const batchPeer = drains.find((row) => row.key === 'sqs-consumer-batch');
     const raw = drains.find((row) => row.key === 'raw');
     const drainTable: Table = {
@@ -318,12 +327,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
         (drainRuns[index] ?? []).map((one) => fmt(perSecond(one))).join(' / '),
         fmt(row.cpuMsPerOrder),
         ratio(row.cpuMsPerOrder, batchPeer?.cpuMsPerOrder ?? Number.NaN),
-        fmtCalls(row.perOrder.receives),
-        fmtCalls(row.perOrder.deletes),
-        fmtCalls(row.perOrder.visibility),
-        fmtCalls(row.perOrder.all),
-        describeCalls(row.calls),
-        row.peakInFlight === undefined ? '—' : String(row.peakInFlight),
+        ...callColumns(row),
       ]),
     };
     const efficiencyTable: Table = {
@@ -337,12 +341,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
         `${fmt((row.concurrency * 1000) / s.processingMs)}/s`,
         row.efficiency.toFixed(3),
         fmt(row.cpuMsPerOrder),
-        fmtCalls(row.perOrder.receives),
-        fmtCalls(row.perOrder.deletes),
-        fmtCalls(row.perOrder.visibility),
-        fmtCalls(row.perOrder.all),
-        describeCalls(row.calls),
-        row.peakInFlight === undefined ? '—' : String(row.peakInFlight),
+        ...callColumns(row),
       ]),
     };
 

@@ -12,6 +12,9 @@
  * rehearsal runs) do not, and a typo ("1O") would only fail deep inside a stack update. Here every
  * such value is a number before the template is written, or the command stops with a plain message.
  *
+ * Booleans (the orders table's point-in-time recovery and retention) likewise: `--param X=false`
+ * would otherwise reach the template as the string "false".
+ *
  * Task counts: a stage deployed with imageTag=none (the first step of a first deploy, before the
  * images exist) runs no task at all: desired count, minimum and maximum 0, so nothing starts, no
  * autoscaling brings a task up, and the next deploy with a real tag is a real ECS deployment that
@@ -38,6 +41,15 @@ async function number(resolveVariable, name, { min, max = Number.MAX_SAFE_INTEGE
     throw new StageParameterError(`stage parameter ${name} must be ${kind}, ${range} (got "${raw}")${why}`);
   }
   return value;
+}
+
+/** Reads true or false: a boolean from params, or the string `--param NAME=true` gives. */
+async function boolean(resolveVariable, name) {
+  const raw = await resolveVariable(`param:${name}`);
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new StageParameterError(`stage parameter ${name} must be true or false (got "${raw}")`);
 }
 
 /** Target tracking scales on an average over the running tasks: from 0 tasks it has no datapoint. */
@@ -113,5 +125,8 @@ module.exports = async ({ resolveVariable }) => {
     oldestOrderAlarmSeconds: await number(resolveVariable, 'oldestOrderAlarmSeconds', { min: 60 }),
     availabilityZones: await availabilityZones(resolveVariable),
     lambdaReservedConcurrency: await reservedConcurrency(resolveVariable),
+    ordersTablePointInTimeRecovery: await boolean(resolveVariable, 'ordersTablePointInTimeRecovery'),
+    // The orders table's DeletionPolicy and UpdateReplacePolicy (resources/orders-table.yml).
+    ordersTableDeletionPolicy: (await boolean(resolveVariable, 'ordersTableRetainOnRemove')) ? 'Retain' : 'Delete',
   };
 };

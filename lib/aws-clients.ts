@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsConfig } from './config.ts';
@@ -37,4 +38,9 @@ export function createSnsClient(aws: AwsConfig, options: ClientOptions = {}): SN
 /** The one place SQS clients are made: the same code talks to AWS or to the local emulator. */
 export function createSqsClient(aws: AwsConfig, options: ClientOptions = {}): SQSClient {
   return new SQSClient(clientConfig(aws, options));
+}
+
+/** The one place DynamoDB clients are made: the same code talks to AWS or to the local emulator. */
+export function createDynamoDbClient(aws: AwsConfig, options: ClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient(clientConfig(aws, options));
 }

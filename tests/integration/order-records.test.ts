@@ -1,0 +1,507 @@
+import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { expect } from 'chai';
+import { createDynamoDbClient } from '../../lib/aws-clients.ts';
+import { OrderRecords, orderBodySha256, type PathRecord } from '../../lib/order-records.ts';
+import type { Order } from '../../lib/order-schema.ts';
+import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from '../../local/dynamodb-emulator.ts';
+import { makeOrder } from '../support/orders.ts';
+
+/**
+ * The order store against dynalite with the real SDK client. Time is injected (`clock`), so a lease
+ * runs out or a record passes its retention without a test sleeping for it. Every test uses order
+ * ids of its own, so they share one table.
+ */
+
+const RETENTION_DAYS = 30;
+const LEASE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+describe('Order records (lib/order-records.ts) against the DynamoDB emulator', function () {
+  this.timeout(60_000);
+  let emulator: DynamoEmulator;
+  let dynamodb: DynamoDBClient;
+  let tableName: string;
+  /** Commands the client sent, by name, since the last reset. */
+  let calls: string[];
+  let clock: number;
+  let records: OrderRecords;
+  let sequence = 0;
+
+  /** An order id no other test uses. */
+  const freshId = (label: string) => `${label}-${process.pid}-${++sequence}`;
+
+  function storeWith(now: () => number, options: { tableName?: string } = {}): OrderRecords {
+    return new OrderRecords({ dynamodb, tableName: options.tableName ?? tableName, retentionDays: RETENTION_DAYS, now });
+  }
+
+  before(async () => {
+    emulator = await startDynamoEmulator();
+    dynamodb = createDynamoDbClient({ region: 'us-east-1', endpoint: emulator.url });
+    calls = [];
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    tableName = await createOrdersTable(dynamodb, 'test');
+  });
+  after(async () => {
+    dynamodb?.destroy();
+    await emulator?.stop();
+  });
+  beforeEach(() => {
+    clock = Date.UTC(2025, 0, 1, 12, 0, 0);
+    records = storeWith(() => clock);
+    calls.length = 0;
+  });
+
+  const accept = (order: Order, requestId = 'req-1') =>
+    records.recordAccepted({ order, requestId, acceptedAt: clock });
+
+  describe('accepted', () => {
+    it('is created once; the same order again is `same`, another body under its id a `conflict`', async () => {
+      const order = makeOrder(freshId('acc'));
+      const created = await accept(order, 'req-1');
+      expect(created.outcome).to.equal('created');
+
+      const same = await accept(order, 'req-2');
+      expect(same.outcome).to.equal('same');
+      // The stored record is the first request's, not the retry's.
+      expect(same.record).to.include({ order_id: order.order_id, request_id: 'req-1', accepted_at: clock });
+      expect(same.record.body_sha256).to.equal(orderBodySha256(order));
+
+      const conflict = await accept({ ...order, customer_id: order.customer_id + 1 }, 'req-3');
+      expect(conflict.outcome).to.equal('conflict');
+      expect(conflict.record.request_id).to.equal('req-1');
+    });
+
+    it('compares the canonical order: the same fields in another order are the same order', async () => {
+      const order = makeOrder(freshId('canon'), 2);
+      expect((await accept(order)).outcome).to.equal('created');
+      const reordered = JSON.parse(
+        `{"items":[${order.items.map((item) => `{"price":${item.price},"quantity":${item.quantity},"product_id":"${item.product_id}"}`).join(',')}],` +
+          `"customer_id":${order.customer_id},"order_id":"${order.order_id}"}`,
+      ) as Order;
+      expect((await accept(reordered, 'req-2')).outcome).to.equal('same');
+      // Items are a list: their order is part of the order.
+      expect((await accept({ ...order, items: [...order.items].reverse() }, 'req-3')).outcome).to.equal('conflict');
+    });
+
+    it('20 concurrent requests for one order: exactly one creates it, the others are `same`', async () => {
+      const order = makeOrder(freshId('acc20'));
+      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, index) => accept(order, `req-${index}`)));
+      expect(outcomes.filter((outcome) => outcome.outcome === 'created')).to.have.length(1);
+      expect(outcomes.filter((outcome) => outcome.outcome === 'same')).to.have.length(19);
+      const winner = outcomes.find((outcome) => outcome.outcome === 'created')!;
+      // Every `same` reports the winner's record.
+      for (const outcome of outcomes) expect(outcome.record.request_id).to.equal(winner.record.request_id);
+    });
+
+    it('takes the topic MessageId once published; `missing` for an order never accepted', async () => {
+      const order = makeOrder(freshId('msg'));
+      await accept(order);
+      expect(await records.setMessageId(order.order_id, 'mid-1')).to.equal('set');
+      expect((await records.status(order.order_id))?.accepted?.message_id).to.equal('mid-1');
+      expect(await records.setMessageId(freshId('never'), 'mid-2')).to.equal('missing');
+      expect(await records.status(freshId('never'))).to.equal(undefined);
+    });
+  });
+
+  describe('claim', () => {
+    it('first claim wins (attempt 1); a second while the lease is live is `held`; after complete, a duplicate is `processed`', async () => {
+      const id = freshId('claim');
+      const first = await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w1' });
+      expect(first).to.deep.equal({ outcome: 'claimed', attempt: 1, token: 'w1', leaseUntil: clock + LEASE_MS });
+
+      clock += LEASE_MS - 1;
+      const second = await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w2' });
+      expect(second.outcome).to.equal('held');
+      expect(second.outcome === 'held' && second.leaseUntil).to.equal(clock + 1);
+
+      const result = { order_id: id, total: 19.99, path: 'ecs' };
+      expect(await records.complete(id, 'ecs', 'w1', { result, processingMs: 42 })).to.equal('processed');
+
+      clock += 10 * LEASE_MS;
+      const duplicate = await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w3' });
+      expect(duplicate.outcome).to.equal('processed');
+      if (duplicate.outcome !== 'processed') return;
+      expect(duplicate.record).to.include({ status: 'processed', attempts: 1, processing_ms: 42 });
+      expect(duplicate.record.result).to.deep.equal(result);
+    });
+
+    it('a crashed claim: once its lease has run out the next delivery claims (attempt 2), and the first worker\'s complete is `lost`', async () => {
+      const id = freshId('crash');
+      const claimedAt = clock;
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'crashed' });
+      clock += LEASE_MS + 1;
+      const next = await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'next' });
+      expect(next).to.include({ outcome: 'claimed', attempt: 2 });
+
+      expect(await records.complete(id, 'ecs', 'crashed', { result: { by: 'crashed' }, processingMs: 1 })).to.equal('lost');
+      expect(await records.fail(id, 'ecs', 'crashed', { code: 'x', message: 'late' })).to.equal('lost');
+      expect(await records.extendLease(id, 'ecs', 'crashed', LEASE_MS)).to.equal('lost');
+      expect(await records.complete(id, 'ecs', 'next', { result: { by: 'next' }, processingMs: 5 })).to.equal('processed');
+
+      const record = (await records.status(id))!.paths.ecs!;
+      expect(record).to.include({ status: 'processed', attempts: 2, claim_token: 'next', first_claimed_at: claimedAt });
+      expect(record.claimed_at).to.equal(claimedAt + LEASE_MS + 1);
+      expect(record.result).to.deep.equal({ by: 'next' });
+    });
+
+    it('a lease that ran out but was not taken over still lets its holder complete', async () => {
+      const id = freshId('late');
+      await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'slow' });
+      clock += 5 * LEASE_MS;
+      expect(await records.complete(id, 'lambda', 'slow', { result: {}, processingMs: 5 * LEASE_MS })).to.equal('processed');
+    });
+
+    it('fail clears the lease: the redelivery claims at once (attempt 2), and the error stays on the record', async () => {
+      const id = freshId('fail');
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w1' });
+      expect(await records.fail(id, 'ecs', 'w1', { code: 'boom', message: 'downstream refused' })).to.equal('failed');
+
+      const failed = (await records.status(id))!.paths.ecs!;
+      expect(failed).to.include({ status: 'failed', attempts: 1, failed_at: clock });
+      expect(failed.lease_until).to.equal(undefined);
+      expect(failed.last_error).to.deep.equal({ code: 'boom', message: 'downstream refused' });
+
+      // Same instant, well inside the first lease: no waiting for it.
+      const again = await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w2' });
+      expect(again).to.include({ outcome: 'claimed', attempt: 2 });
+      expect(await records.complete(id, 'ecs', 'w2', { result: { ok: true }, processingMs: 3 })).to.equal('processed');
+      const done = (await records.status(id))!.paths.ecs!;
+      expect(done).to.include({ status: 'processed', attempts: 2 });
+      expect(done.last_error).to.deep.equal({ code: 'boom', message: 'downstream refused' });
+    });
+
+    it('each path is claimed on its own: processed on ecs leaves lambda to claim', async () => {
+      const id = freshId('paths');
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'e1' });
+      await records.complete(id, 'ecs', 'e1', { result: { path: 'ecs' }, processingMs: 1 });
+      expect(await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'l1' })).to.include({ outcome: 'claimed', attempt: 1 });
+      expect((await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'e2' })).outcome).to.equal('processed');
+      expect((await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'l2' })).outcome).to.equal('held');
+      const status = (await records.status(id))!;
+      expect(status.paths.ecs!.status).to.equal('processed');
+      expect(status.paths.lambda!.status).to.equal('processing');
+    });
+
+    it('20 concurrent claims of one order on one path: exactly one claimed, the others held', async () => {
+      const id = freshId('claim20');
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: `t${index}` })),
+      );
+      const claimed = outcomes.filter((outcome) => outcome.outcome === 'claimed');
+      expect(claimed).to.have.length(1);
+      expect(outcomes.filter((outcome) => outcome.outcome === 'held')).to.have.length(19);
+      expect((await records.status(id))!.paths.lambda).to.include({ attempts: 1, claim_token: claimed[0]!.outcome === 'claimed' ? claimed[0]!.token : '' });
+    });
+
+    it('extendLease keeps a long job its own; only the holder may extend', async () => {
+      const id = freshId('extend');
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w1' });
+      clock += LEASE_MS - 1000;
+      expect(await records.extendLease(id, 'ecs', 'w1', LEASE_MS)).to.equal('extended');
+      expect(await records.extendLease(id, 'ecs', 'other', LEASE_MS)).to.equal('lost');
+      clock += LEASE_MS - 1000; // past the first lease, inside the extended one
+      expect(await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w2' })).to.include({ outcome: 'held' });
+      expect((await records.status(id))!.paths.ecs!.lease_until).to.equal(clock + 1000);
+    });
+
+    it('dead-letters a failing order, never a processed one; a delivery redriven from the DLQ may claim it again', async () => {
+      const id = freshId('dlq');
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w1' });
+      await records.fail(id, 'ecs', 'w1', { code: 'boom', message: 'first' });
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w2' });
+      expect(await records.deadLetter(id, 'ecs', { code: 'boom', message: 'last' })).to.equal('dead_lettered');
+      const dead = (await records.status(id))!.paths.ecs!;
+      expect(dead).to.include({ status: 'dead_lettered', attempts: 2, dead_lettered_at: clock });
+      expect(dead.last_error).to.deep.equal({ code: 'boom', message: 'last' });
+
+      // An operator redrives the DLQ once the cause is fixed.
+      expect(await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w3' })).to.include({ outcome: 'claimed', attempt: 3 });
+      await records.complete(id, 'ecs', 'w3', { result: { ok: true }, processingMs: 1 });
+      expect(await records.deadLetter(id, 'ecs', { code: 'late', message: 'a stray last delivery' })).to.equal('processed');
+      expect((await records.status(id))!.paths.ecs!.status).to.equal('processed');
+    });
+
+    it('a holder still at work when the last delivery gave up completes the order', async () => {
+      const id = freshId('dlq-holder');
+      await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'holder' });
+      expect(await records.deadLetter(id, 'lambda', { code: 'timeout', message: 'gave up' })).to.equal('dead_lettered');
+      expect(await records.complete(id, 'lambda', 'holder', { result: {}, processingMs: 9 })).to.equal('processed');
+      expect((await records.status(id))!.paths.lambda!.status).to.equal('processed');
+    });
+
+    it('dead-letters an order no delivery could claim (attempts 0)', async () => {
+      const id = freshId('dlq-unclaimed');
+      expect(await records.deadLetter(id, 'lambda', { code: 'store_unavailable', message: 'x' })).to.equal('dead_lettered');
+      expect((await records.status(id))!.paths.lambda).to.include({ status: 'dead_lettered', attempts: 0 });
+    });
+  });
+
+  describe('status', () => {
+    it('is undefined for an order never accepted', async () => {
+      expect(await records.status(freshId('unknown'))).to.equal(undefined);
+    });
+
+    it('shows an order accepted and not yet claimed', async () => {
+      const order = makeOrder(freshId('st-acc'));
+      await accept(order, 'req-9');
+      const status = await records.status(order.order_id);
+      expect(status).to.deep.equal({
+        order_id: order.order_id,
+        accepted: {
+          order_id: order.order_id,
+          body_sha256: orderBodySha256(order),
+          request_id: 'req-9',
+          accepted_at: clock,
+          expires_at: Math.floor(clock / 1000) + RETENTION_DAYS * 86_400,
+        },
+        paths: {},
+      });
+    });
+
+    it('shows each path processed with its result and timings', async () => {
+      const order = makeOrder(freshId('st-done'));
+      const acceptedAt = clock;
+      await accept(order);
+      clock += 150;
+      await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'e' });
+      clock += 30;
+      await records.claim(order.order_id, 'lambda', { leaseMs: LEASE_MS, token: 'l' });
+      clock += 20;
+      const result = {
+        order_id: order.order_id,
+        customer_id: order.customer_id,
+        total: 9.99,
+        nested: { list: [1, 'two', true, null], flag: false },
+      };
+      await records.complete(order.order_id, 'ecs', 'e', { result, processingMs: 20 });
+
+      const status = (await records.status(order.order_id))!;
+      expect(status.accepted!.accepted_at).to.equal(acceptedAt);
+      const ecs = status.paths.ecs as PathRecord;
+      expect(ecs).to.include({
+        order_id: order.order_id,
+        path: 'ecs',
+        status: 'processed',
+        attempts: 1,
+        first_claimed_at: acceptedAt + 150,
+        claimed_at: acceptedAt + 150,
+        processed_at: acceptedAt + 200,
+        processing_ms: 20,
+      });
+      expect(ecs.result).to.deep.equal(result);
+      expect(ecs.lease_until).to.equal(undefined);
+      expect(status.paths.lambda).to.include({ status: 'processing', lease_until: acceptedAt + 180 + LEASE_MS });
+    });
+
+    it('sets expires_at = now + retention on every record at every write', async () => {
+      const order = makeOrder(freshId('ttl'));
+      const expiry = () => Math.floor(clock / 1000) + RETENTION_DAYS * 86_400;
+      await accept(order);
+      expect((await records.status(order.order_id))!.accepted!.expires_at).to.equal(expiry());
+
+      clock += 5_000;
+      await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'e' });
+      expect((await records.status(order.order_id))!.paths.ecs!.expires_at).to.equal(expiry());
+      clock += 5_000;
+      await records.fail(order.order_id, 'ecs', 'e', { code: 'x', message: 'y' });
+      expect((await records.status(order.order_id))!.paths.ecs!.expires_at).to.equal(expiry());
+      clock += 5_000;
+      await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'e2' });
+      await records.complete(order.order_id, 'ecs', 'e2', { result: {}, processingMs: 1 });
+      expect((await records.status(order.order_id))!.paths.ecs!.expires_at).to.equal(expiry());
+      clock += 5_000;
+      await records.deadLetter(order.order_id, 'lambda', { code: 'x', message: 'y' });
+      const status = (await records.status(order.order_id))!;
+      expect(status.paths.lambda!.expires_at).to.equal(expiry());
+      // The accepted record keeps its own expiry: it was written first.
+      expect(status.accepted!.expires_at).to.equal(expiry() - 20);
+    });
+
+    it('past its retention an order counts as unknown, whether or not TTL has deleted it yet', async () => {
+      const order = makeOrder(freshId('expired'));
+      await accept(order);
+      await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'e' });
+      await records.complete(order.order_id, 'ecs', 'e', { result: {}, processingMs: 1 });
+
+      clock += RETENTION_DAYS * DAY_MS - 1000;
+      expect(await records.status(order.order_id)).to.not.equal(undefined);
+      clock += 2000;
+      expect(await records.status(order.order_id)).to.equal(undefined);
+
+      // The id is free again: another body is a new order, claimed afresh.
+      expect((await accept({ ...order, customer_id: 7 }, 'req-new')).outcome).to.equal('created');
+      expect(await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'e-new' })).to.include({ outcome: 'claimed', attempt: 1 });
+      const status = (await records.status(order.order_id))!;
+      expect(status.accepted!.request_id).to.equal('req-new');
+      expect(status.paths.ecs).to.include({ status: 'processing', attempts: 1, first_claimed_at: clock });
+      expect(status.paths.ecs!.result).to.equal(undefined);
+    });
+
+    it('an expired path record is replaced by exactly one of 20 concurrent claims', async () => {
+      const id = freshId('expired20');
+      await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'old' });
+      await records.complete(id, 'lambda', 'old', { result: {}, processingMs: 1 });
+      clock += (RETENTION_DAYS + 1) * DAY_MS;
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: `n${index}` })),
+      );
+      expect(outcomes.filter((outcome) => outcome.outcome === 'claimed')).to.have.length(1);
+      expect(outcomes.filter((outcome) => outcome.outcome === 'held')).to.have.length(19);
+    });
+  });
+
+  describe('a failed condition answered with the item, as AWS answers it', () => {
+    // dynalite 4 ignores ReturnValuesOnConditionCheckFailure, so the store reads the item once
+    // after a failed condition. AWS puts the item in the ConditionalCheckFailedException: a
+    // middleware on a second client does that here (from a consistent read on the first client),
+    // so that the path AWS takes — no read of the store's own — is exercised too.
+    let awsLike: DynamoDBClient;
+    let awsCalls: string[];
+    let store: OrderRecords;
+
+    before(() => {
+      awsLike = createDynamoDbClient({ region: 'us-east-1', endpoint: emulator.url });
+      awsCalls = [];
+      awsLike.middlewareStack.add(
+        (next, context) => async (args) => {
+          awsCalls.push(String(context.commandName));
+          try {
+            return await next(args);
+          } catch (error) {
+            const input = args.input as { ReturnValuesOnConditionCheckFailure?: string; TableName?: string; Key?: Record<string, AttributeValue>; Item?: Record<string, AttributeValue> };
+            if ((error as Error).name === 'ConditionalCheckFailedException' && input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
+              const key = input.Key ?? { order_id: input.Item!.order_id!, record: input.Item!.record! };
+              const { Item } = await dynamodb.send(new GetItemCommand({ TableName: input.TableName, Key: key, ConsistentRead: true }));
+              Object.assign(error as object, { Item });
+            }
+            throw error;
+          }
+        },
+        { step: 'initialize', name: 'returnItemOnConditionFailure' },
+      );
+    });
+    after(() => awsLike.destroy());
+    beforeEach(() => {
+      store = new OrderRecords({ dynamodb: awsLike, tableName, retentionDays: RETENTION_DAYS, now: () => clock });
+      awsCalls.length = 0;
+    });
+
+    it('same, conflict, held and duplicate each cost the one conditional write', async () => {
+      const order = makeOrder(freshId('aws'));
+      expect((await store.recordAccepted({ order, requestId: 'r1', acceptedAt: clock })).outcome).to.equal('created');
+      const same = await store.recordAccepted({ order, requestId: 'r2', acceptedAt: clock });
+      expect(same).to.deep.include({ outcome: 'same' });
+      expect(same.record.request_id).to.equal('r1');
+      expect((await store.recordAccepted({ order: { ...order, customer_id: 1 }, requestId: 'r3', acceptedAt: clock })).outcome).to.equal('conflict');
+
+      await store.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'a' });
+      const held = await store.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'b' });
+      expect(held).to.deep.include({ outcome: 'held', leaseUntil: clock + LEASE_MS });
+      await store.complete(order.order_id, 'ecs', 'a', { result: { ok: 1 }, processingMs: 2 });
+      const duplicate = await store.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'c' });
+      expect(duplicate.outcome).to.equal('processed');
+      expect(duplicate.outcome === 'processed' && duplicate.record.result).to.deep.equal({ ok: 1 });
+
+      expect(awsCalls).to.deep.equal([
+        'PutItemCommand',
+        'PutItemCommand',
+        'PutItemCommand',
+        'UpdateItemCommand',
+        'UpdateItemCommand',
+        'UpdateItemCommand',
+        'UpdateItemCommand',
+      ]);
+    });
+
+    it('an expired record in the error is replaced, as without it', async () => {
+      const id = freshId('aws-expired');
+      await store.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'old' });
+      await store.complete(id, 'lambda', 'old', { result: {}, processingMs: 1 });
+      clock += (RETENTION_DAYS + 1) * DAY_MS;
+      expect(await store.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'new' })).to.include({ outcome: 'claimed', attempt: 1 });
+    });
+  });
+
+  describe('errors', () => {
+    it('every error other than a failed condition reaches the caller', async () => {
+      const missing = storeWith(() => clock, { tableName: 'no-such-table' });
+      const order = makeOrder(freshId('err'));
+      const attempts: Array<() => Promise<unknown>> = [
+        () => missing.recordAccepted({ order, requestId: 'r', acceptedAt: clock }),
+        () => missing.setMessageId(order.order_id, 'm'),
+        () => missing.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS }),
+        () => missing.complete(order.order_id, 'ecs', 't', { result: {}, processingMs: 1 }),
+        () => missing.fail(order.order_id, 'ecs', 't', { code: 'c', message: 'm' }),
+        () => missing.deadLetter(order.order_id, 'ecs', { code: 'c', message: 'm' }),
+        () => missing.status(order.order_id),
+      ];
+      for (const attempt of attempts) {
+        const error = await attempt().then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(error, attempt.toString()).to.be.instanceOf(Error);
+        expect((error as Error).name).to.equal('ResourceNotFoundException');
+      }
+    });
+
+    it('refuses a path it does not know', async () => {
+      const error = await records.claim('x', 'sync' as never, { leaseMs: LEASE_MS }).catch((caught: unknown) => caught);
+      expect(error).to.be.instanceOf(TypeError);
+    });
+  });
+
+  describe('cost and round trips (figures for the benchmark)', () => {
+    it('the happy path: 1 write to accept, 2 per path (claim + complete), no read', async () => {
+      const order = makeOrder(freshId('happy'));
+      await accept(order);
+      expect(calls).to.deep.equal(['PutItemCommand']);
+      calls.length = 0;
+      const claim = await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS });
+      await records.complete(order.order_id, 'ecs', claim.outcome === 'claimed' ? claim.token : '', { result: {}, processingMs: 1 });
+      expect(calls).to.deep.equal(['UpdateItemCommand', 'UpdateItemCommand']);
+    });
+
+    it('measures the round trip of each call against the emulator (median of 200)', async function () {
+      const rounds = 200;
+      const timings: Record<string, number[]> = { accept: [], claim: [], complete: [], status: [], duplicate: [] };
+      const time = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
+        const started = performance.now();
+        const value = await call();
+        timings[name]!.push(performance.now() - started);
+        return value;
+      };
+      // Warm the connection and the emulator first.
+      for (let index = 0; index < 20; index++) await accept(makeOrder(freshId('warm')));
+      calls.length = 0;
+      for (let index = 0; index < rounds; index++) {
+        const order = makeOrder(freshId('bench'));
+        await time('accept', () => accept(order));
+        const claim = await time('claim', () => records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS }));
+        const token = claim.outcome === 'claimed' ? claim.token : '';
+        await time('complete', () => records.complete(order.order_id, 'ecs', token, { result: { total: 9.99 }, processingMs: 1 }));
+        await time('duplicate', () => records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS }));
+        await time('status', () => records.status(order.order_id));
+      }
+      const byCommand = calls.reduce<Record<string, number>>((counts, name) => ({ ...counts, [name]: (counts[name] ?? 0) + 1 }), {});
+      const median = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        return sorted[Math.floor(sorted.length / 2)]!;
+      };
+      const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]!;
+      const lines = Object.entries(timings).map(
+        ([name, values]) => `${name.padEnd(10)} median ${median(values).toFixed(2)} ms  p90 ${p90(values).toFixed(2)} ms  (n=${values.length})`,
+      );
+      console.log(`      calls for ${rounds} orders: ${JSON.stringify(byCommand)}`);
+      for (const line of lines) console.log(`      ${line}`);
+      this.test!.title += ` — accept ${median(timings.accept!).toFixed(2)} ms, claim ${median(timings.claim!).toFixed(2)} ms, complete ${median(timings.complete!).toFixed(2)} ms`;
+      expect(timings.accept).to.have.length(rounds);
+    });
+  });
+});

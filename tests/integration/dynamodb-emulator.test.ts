@@ -78,20 +78,15 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 describe('local DynamoDB emulator (dynalite) with the real SDK client', function () {
   this.timeout(60_000);
 
   describe('in memory', () => {
     let emulator: DynamoEmulator;
     let dynamodb: DynamoDBClient;
-    let startMs: number;
 
     before(async () => {
-      const started = performance.now();
       emulator = await startDynamoEmulator({ port: 0 });
-      startMs = performance.now() - started;
       dynamodb = client(emulator);
     });
 
@@ -150,16 +145,6 @@ describe('local DynamoDB emulator (dynalite) with the real SDK client', function
       await dynamodb.send(claim('order-2', 'first'));
     });
 
-    it('measures its start and a conditional PutItem round trip (median of 200)', async () => {
-      const times: number[] = [];
-      for (let i = 0; i < 200; i++) {
-        const started = performance.now();
-        await dynamodb.send(claim(`timed-${i}`, 'first'));
-        times.push(performance.now() - started);
-      }
-      console.log(`      emulator start ${startMs.toFixed(1)} ms; conditional PutItem median ${median(times).toFixed(2)} ms (200 calls)`);
-      expect(times).to.have.length(200);
-    });
   });
 
   describe('with a data directory', () => {

@@ -457,7 +457,7 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
     });
   });
 
-  describe('cost and round trips (figures for the benchmark)', () => {
+  describe('calls per order (for the cost model)', () => {
     it('the happy path: 1 write to accept, 2 per path (claim + complete), no read', async () => {
       const order = makeOrder(freshId('happy'));
       await accept(order);
@@ -466,42 +466,6 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       const claim = await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS });
       await records.complete(order.order_id, 'ecs', claim.outcome === 'claimed' ? claim.token : '', { result: {}, processingMs: 1 });
       expect(calls).to.deep.equal(['UpdateItemCommand', 'UpdateItemCommand']);
-    });
-
-    it('measures the round trip of each call against the emulator (median of 200)', async function () {
-      const rounds = 200;
-      const timings: Record<string, number[]> = { accept: [], claim: [], complete: [], status: [], duplicate: [] };
-      const time = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
-        const started = performance.now();
-        const value = await call();
-        timings[name]!.push(performance.now() - started);
-        return value;
-      };
-      // Warm the connection and the emulator first.
-      for (let index = 0; index < 20; index++) await accept(makeOrder(freshId('warm')));
-      calls.length = 0;
-      for (let index = 0; index < rounds; index++) {
-        const order = makeOrder(freshId('bench'));
-        await time('accept', () => accept(order));
-        const claim = await time('claim', () => records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS }));
-        const token = claim.outcome === 'claimed' ? claim.token : '';
-        await time('complete', () => records.complete(order.order_id, 'ecs', token, { result: { total: 9.99 }, processingMs: 1 }));
-        await time('duplicate', () => records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS }));
-        await time('status', () => records.status(order.order_id));
-      }
-      const byCommand = calls.reduce<Record<string, number>>((counts, name) => ({ ...counts, [name]: (counts[name] ?? 0) + 1 }), {});
-      const median = (values: number[]) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        return sorted[Math.floor(sorted.length / 2)]!;
-      };
-      const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]!;
-      const lines = Object.entries(timings).map(
-        ([name, values]) => `${name.padEnd(10)} median ${median(values).toFixed(2)} ms  p90 ${p90(values).toFixed(2)} ms  (n=${values.length})`,
-      );
-      console.log(`      calls for ${rounds} orders: ${JSON.stringify(byCommand)}`);
-      for (const line of lines) console.log(`      ${line}`);
-      this.test!.title += ` — accept ${median(timings.accept!).toFixed(2)} ms, claim ${median(timings.claim!).toFixed(2)} ms, complete ${median(timings.complete!).toFixed(2)} ms`;
-      expect(timings.accept).to.have.length(rounds);
     });
   });
 });

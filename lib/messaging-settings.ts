@@ -13,12 +13,17 @@ export interface ResourceNames {
   lambdaFailureQueue: string;
 }
 
-/** Physical resource names for a stage: `<service>-<stage>-<name>`, so stages never collide. */
-export function resourceNames(stage: string): ResourceNames {
+/** The prefix of every physical resource name of a stage, `<service>-<stage>`, after checking the stage. */
+export function stagePrefix(stage: string): string {
   if (!/^[a-zA-Z0-9-]{1,20}$/.test(stage)) {
     throw new Error(`stage must be 1 to 20 letters, digits or hyphens (got "${stage}")`);
   }
-  const prefix = `${settings.service}-${stage}`;
+  return `${settings.service}-${stage}`;
+}
+
+/** Physical resource names for a stage: `<service>-<stage>-<name>`, so stages never collide. */
+export function resourceNames(stage: string): ResourceNames {
+  const prefix = stagePrefix(stage);
   return {
     topic: `${prefix}-${settings.topic.name}`,
     ordersQueue: `${prefix}-${settings.ordersQueue.name}`,

@@ -11,7 +11,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import tableSettings from '../resources/orders-table.json' with { type: 'json' };
-import { messagingSettings } from '../lib/messaging-settings.ts';
+import { stagePrefix } from '../lib/messaging-settings.ts';
 
 /** The orders table's definition, shared with serverless.yml (resources/orders-table.json). */
 export const ordersTableSettings = tableSettings;
@@ -164,10 +164,7 @@ function probe(url: string): Promise<void> {
 
 /** The orders table's physical name for a stage, as serverless.yml names it: `<service>-<stage>-orders`. */
 export function ordersTableName(stage: string): string {
-  if (!/^[a-zA-Z0-9-]{1,20}$/.test(stage)) {
-    throw new Error(`stage must be 1 to 20 letters, digits or hyphens (got "${stage}")`);
-  }
-  return `${messagingSettings.service}-${stage}-${tableSettings.name}`;
+  return `${stagePrefix(stage)}-${tableSettings.name}`;
 }
 
 const KEY_SCHEMA = [

@@ -11,7 +11,8 @@ import { startReceiver, type ReceiverServer } from '../containers/receiver/serve
 import { startEmulator, type Emulator } from './emulator.ts';
 import { LocalLambdaInvoker } from './lambda-invoker.ts';
 import { ACCOUNT_CONCURRENCY } from './lambda-runtime/function-environments.ts';
-import { HANDLER_NAME, localLambdaBundle } from './lambda-runtime/lambda-bundle.ts';
+import { localLambdaBundle } from './lambda-runtime/lambda-bundle.ts';
+import { processOrderFunction } from './lambda-runtime/process-order-function.ts';
 import { provisionMessaging, type ProcessorMode, type ProvisionedResources } from './provision.ts';
 
 export interface LocalStackOptions {
@@ -130,18 +131,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         failureQueueUrl: resources.lambdaFailureQueueUrl,
         subscriptionArn: resources.lambdaSubscriptionArn ?? '',
         function: {
-          functionName: `${messagingSettings.service}-${stage}-${lambdaSettings.functionName}`,
-          modulePath: bundle.outfile,
-          handlerName: HANDLER_NAME,
-          memorySizeMb: options.lambdaMemoryMb ?? lambdaSettings.memorySizeMb,
-          timeoutMs: options.lambdaTimeoutMs ?? Math.max(lambdaSettings.timeoutSeconds * 1000, options.processingTimeMs * 2),
-          // serverless.yml's environment of the function.
-          environment: {
-            PROCESSING_TIME_MS: String(options.processingTimeMs),
-            LOG_LEVEL: options.logLevel,
-            NODE_OPTIONS: '--enable-source-maps',
-          },
-          region: aws.region,
+          ...processOrderFunction({
+            stage,
+            modulePath: bundle.outfile,
+            processingTimeMs: options.processingTimeMs,
+            logLevel: options.logLevel,
+            region: aws.region,
+            ...(options.lambdaMemoryMb !== undefined ? { memorySizeMb: options.lambdaMemoryMb } : {}),
+            timeoutMs: options.lambdaTimeoutMs ?? Math.max(lambdaSettings.timeoutSeconds * 1000, options.processingTimeMs * 2),
+          }),
           concurrencyLimit: options.lambdaConcurrency ?? ACCOUNT_CONCURRENCY,
           ...(options.lambdaIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.lambdaIdleTimeoutMs } : {}),
           write: (line) => destination.write(`${line}\n`),

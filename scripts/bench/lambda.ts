@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { ExecutionEnvironment, type FunctionSettings } from '../../local/lambda-runtime/execution-environment.ts';
-import { buildLambdaBundle, HANDLER_NAME } from '../../local/lambda-runtime/lambda-bundle.ts';
+import { buildLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
+import { processOrderFunction } from '../../local/lambda-runtime/process-order-function.ts';
 import { parseReportLine, type InvocationReport } from '../../local/lambda-runtime/platform-lines.ts';
 import { snsEventFor } from '../../local/sns-event.ts';
 import type { BenchSection } from './report.ts';
@@ -161,17 +162,12 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
       attributes: { request_id: 'bench-cold-start', accepted_at: String(Date.now()) },
     });
 
-    // The local stack's function (local/stack.ts), at PROCESSING_TIME_MS=0.
+    // The local stack's function (serverless.yml's processOrder), at PROCESSING_TIME_MS=0.
     const lambda = messagingSettings.lambda;
-    const environmentVariables = { PROCESSING_TIME_MS: '0', LOG_LEVEL: 'info', NODE_OPTIONS: '--enable-source-maps' };
-    const functionSettings = (modulePath: string): FunctionSettings => ({
-      functionName: `${messagingSettings.service}-bench-${lambda.functionName}`,
-      modulePath,
-      handlerName: HANDLER_NAME,
-      memorySizeMb: lambda.memorySizeMb,
-      timeoutMs: lambda.timeoutSeconds * 1000,
-      environment: environmentVariables,
-    });
+    const functionSettings = (modulePath: string): FunctionSettings =>
+      processOrderFunction({ stage: 'bench', modulePath, processingTimeMs: 0, logLevel: 'info' });
+    // The whole-process rows get the same environment variables.
+    const environmentVariables = functionSettings(outfile).environment;
     const sink = platformLineSink();
     const baseline: EnvironmentColdStart[] = [];
     const bundle: EnvironmentColdStart[] = [];

@@ -19,7 +19,8 @@ tables to BENCHMARKS.md and the AWS calls per order to cost/measured-requests.js
                  tables and writes no file unless --out is given (nor the cost figures)
   --only LIST    run only these parts (comma-separated); with a report already at --out,
                  only their sections of it are replaced
-  --out FILE     where to write the report (BENCHMARKS.md for a full run)
+  --out FILE     where to write the report (BENCHMARKS.md for a full run); elsewhere, the
+                 cost figures are left as they are too
   -h, --help     this text
 
 Every load is bounded in requests and in time; nothing leaves loopback.`;
@@ -34,13 +35,13 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  receiver: { loads: [{ connections: 50, requestsPerRound: 5000 }, { connections: 1, requestsPerRound: 1000 }], rounds: 3, warmupRequests: 2000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
+  receiver: { loads: [{ connections: 50, requestsPerRound: 5000 }, { connections: 1, requestsPerRound: 1000 }], rounds: 3, warmupMs: 5000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
   processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], efficiencyRounds: 5, efficiencyPeers: true, rounds: 3, timeoutMs: 60_000 },
   lambda: { coldStarts: 20, processColdStarts: 10, timeoutMs: 20_000 },
 };
 
 const QUICK: Plan = {
-  receiver: { loads: [{ connections: 50, requestsPerRound: 500 }, { connections: 1, requestsPerRound: 150 }], rounds: 1, warmupRequests: 150, syncUsers: 20, syncRequests: 60, syncProcessingMs: 200, maxLoadMs: 10_000 },
+  receiver: { loads: [{ connections: 50, requestsPerRound: 500 }, { connections: 1, requestsPerRound: 150 }], rounds: 1, warmupMs: 500, syncUsers: 20, syncRequests: 60, syncProcessingMs: 200, maxLoadMs: 10_000 },
   processor: { drainMessages: 200, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [100], efficiencyRounds: 1, efficiencyPeers: false, rounds: 1, timeoutMs: 20_000 },
   lambda: { coldStarts: 3, processColdStarts: 2, timeoutMs: 20_000 },
 };
@@ -95,7 +96,7 @@ if (checks.length > 0) {
   sections.unshift(section);
   process.stdout.write(`${renderSection(section)}\n`);
 }
-if (!quick && (receiverFigures || processorFigures)) {
+if (!quick && out === 'BENCHMARKS.md' && (receiverFigures || processorFigures)) {
   const written = await writeMeasuredRequests({ receiver: receiverFigures, processor: processorFigures, machine, loadAverage: loadBefore, measuredAt: startedAt, command: `npm run bench${parts.length < PARTS.length ? ` -- --only ${parts.join(',')}` : ''}` });
   process.stdout.write(`wrote ${written}\n`);
 }

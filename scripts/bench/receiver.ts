@@ -11,7 +11,12 @@ export interface ReceiverBenchSettings {
   loads: { connections: number; requestsPerRound: number }[];
   /** Interleaved rounds per target and connection count. */
   rounds: number;
-  warmupRequests: number;
+  /**
+   * Each target is loaded this long before the rounds (at the first load's connections): the same
+   * time for every target, since they reach their steady state after very different numbers of
+   * requests (code run once per batch of ten reaches V8's optimising tiers ten times later).
+   */
+  warmupMs: number;
   /** Sync endpoint: concurrent users, requests, processing time. */
   syncUsers: number;
   syncRequests: number;
@@ -119,8 +124,10 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
     const asyncLoad = (target: Target, connections: number, requests: number) =>
       runLoad({ url: target.url, method: 'POST', path: '/orders/async', body: orderBody, headers: JSON_HEADERS, connections, requests, maxDurationMs: s.maxLoadMs });
     const firstLoad = s.loads[0];
-    log(`receiver: warming up (${s.warmupRequests} requests each)`);
-    for (const target of targets) await asyncLoad(target, firstLoad?.connections ?? 50, s.warmupRequests);
+    log(`receiver: warming up (${fmt(s.warmupMs / 1000)} s each)`);
+    for (const target of targets) {
+      await runLoad({ url: target.url, method: 'POST', path: '/orders/async', body: orderBody, headers: JSON_HEADERS, connections: firstLoad?.connections ?? 50, requests: Number.MAX_SAFE_INTEGER, maxDurationMs: s.warmupMs });
+    }
 
     const rows: ReceiverRow[] = [];
     const tables: BenchSection['tables'] = [];
@@ -181,9 +188,9 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
       method: [
         `Every target in its own process, the load generator in another, the SNS/SQS emulator (fauxqs) in a third. The load is [autocannon](https://github.com/mcollina/autocannon) (scripts/bench/load.ts): a fixed number of keep-alive connections, one request in flight on each, each \`POST\` carrying the seed order with a distinct \`order_id\`; latencies are autocannon's own per-response times (its \`response\` event), kept whole because its histogram counts whole milliseconds.`,
         '',
-        `The targets: the receiver as \`containers/receiver\` builds it (through \`startLocalStack\`, logging its JSON lines as in production, to /dev/null); today's receiver, the same code as of commit ${BASELINE_COMMIT} (taken from git, scripts/bench/baseline.ts: per-order SNS \`Publish\`); and three peers (scripts/bench/peers/) that each do the same work per order — read and parse the JSON body, validate it with lib/order-schema.ts, one SNS \`Publish\` with the same message attributes to a topic on the same emulator (subscribed by a queue, so the emulator fans out as for the receiver), answer 202 with the message id — in a minimal Koa app, a fastify app, and bare node:http as the ceiling; the peers do not log. The last row does none of that work: it reads the body and answers 202, the ceiling of the HTTP layer alone.`,
+        `The targets: the receiver as \`containers/receiver\` builds it (wired as its main.ts wires it, logging its JSON lines as in production, to /dev/null); today's receiver, the same code as of commit ${BASELINE_COMMIT} (taken from git, scripts/bench/baseline.ts: per-order SNS \`Publish\`); and three peers (scripts/bench/peers/) that each do the same work per order — read and parse the JSON body, validate it with lib/order-schema.ts, one SNS \`Publish\` with the same message attributes to a topic on the same emulator (subscribed by a queue, so the emulator fans out as for the receiver), answer 202 with the message id — in a minimal Koa app, a fastify app, and bare node:http as the ceiling; the peers do not log. The last row does none of that work: it reads the body and answers 202, the ceiling of the HTTP layer alone.`,
         '',
-        `${s.rounds} interleaved round(s) per connection count (every target once per round, in turn) after ${s.warmupRequests} warm-up requests each; orders/s counts 202 answers and is the median round; latencies pool every round. CPU ms per order is the target process's own CPU time (user + system, /proc) over a round ÷ its accepted orders (median round). SNS calls are counted by the emulator, one per HTTP request by action (scripts/bench/call-counter.ts: a \`PublishBatch\` of up to ten orders is one call), over all rounds ÷ accepted orders.`,
+        `${s.rounds} interleaved round(s) per connection count (every target once per round, in turn) after ${fmt(s.warmupMs / 1000)} s of warm-up each at ${s.loads[0]?.connections ?? 50} connections (the same time for every target: the receiver's per-batch code needs over ten thousand requests to reach its steady state, against a few thousand for a per-order Publish); orders/s counts 202 answers and is the median round; latencies pool every round. CPU ms per order is the target process's own CPU time (user + system, /proc) over a round ÷ its accepted orders (median round). SNS calls are counted by the emulator, one per HTTP request by action (scripts/bench/call-counter.ts: a \`PublishBatch\` of up to ten orders is one call), over all rounds ÷ accepted orders.`,
       ],
       tables,
       notes: [

@@ -83,8 +83,8 @@ export const TRAFFIC = {
   receivedMessageBytes: 700,
   /** One entry of DeleteMessageBatch and of its answer. */
   deleteEntryBytes: 450,
-  /** Log lines per order: receiver (order.accepted, http.request), processor (order.processed), Lambda (order.processed and the platform's START, END and REPORT lines). */
-  logBytesPerOrder: { receiver: 650, processor: 450, lambda: 850 },
+  /** Log lines per order: receiver (order.accepted; its http.request line is at debug for an answered request), processor (order.processed), Lambda (order.processed and the platform's START, END and REPORT lines). */
+  logBytesPerOrder: { receiver: 325, processor: 450, lambda: 850 },
   /** Public IPv4 addresses of the internet-facing ALB (one per availability zone, two zones). */
   albPublicAddresses: 2,
   /** Concurrent executions an account may run before it asks for more. */

@@ -44,13 +44,13 @@ const FALLTHROUGH_PROBLEMS: Record<number, () => HttpProblem> = {
 };
 
 /** Takes the caller's request id when it is sane, otherwise makes one; returns it in a header. */
-async function assignRequestId(ctx: ReceiverContext, next: Next, logger: Logger): Promise<void> {
+function assignRequestId(ctx: ReceiverContext, next: Next, logger: Logger): Promise<void> {
   const given = ctx.get(REQUEST_ID_HEADER);
   const requestId = VALID_REQUEST_ID.test(given) ? given : randomUUID();
   ctx.state.requestId = requestId;
   ctx.state.logger = logger.child({ request_id: requestId });
   ctx.set(REQUEST_ID_HEADER, requestId);
-  await next();
+  return next();
 }
 
 /** Invalid fields logged on an `http.request` line at most: enough to see why, bounded. */
@@ -89,7 +89,10 @@ async function renderErrors(ctx: ReceiverContext, next: Next): Promise<void> {
     ctx.status = problem.status;
     ctx.body = errorBody(problem);
   } finally {
-    ctx.state.logger.info(
+    // Refusals at info, each with its reason; answered requests at debug: the order.accepted
+    // (and order.processed) lines already say what became of each order.
+    const level = ctx.status >= 400 ? 'info' : 'debug';
+    ctx.state.logger[level](
       {
         event: 'http.request',
         method: ctx.method,
@@ -194,7 +197,7 @@ export function createReceiverApp({
   app.use((ctx, next) => assignRequestId(ctx as ReceiverContext, next, logger));
   app.use((ctx, next) => renderErrors(ctx as ReceiverContext, next));
   if (admission) {
-    app.use(async (ctx, next) => {
+    app.use((ctx, next) => {
       const refusal = admission(ctx.req);
       if (refusal) {
         // The health check still answers, so a busy task is not taken for a dead one; the
@@ -202,7 +205,7 @@ export function createReceiverApp({
         if (ctx.path !== '/health') throw refusal;
         ctx.set('Connection', 'close');
       }
-      await next();
+      return next();
     });
   }
   app.use(router.routes());

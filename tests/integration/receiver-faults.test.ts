@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadReceiverConfig } from '../../lib/config.ts';
+import { loadReceiverConfig, type LogLevel } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
 import type { OrderPublisher } from '../../containers/receiver/order-publisher.ts';
@@ -51,14 +51,21 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
   const open: RawConnection[] = [];
 
   async function start(
-    options: { bodyTimeoutMs?: number; maxConnections?: number; shutdownTimeoutMs?: number; processingTimeMs?: number; publisher?: OrderPublisher } = {},
+    options: {
+      bodyTimeoutMs?: number;
+      maxConnections?: number;
+      shutdownTimeoutMs?: number;
+      processingTimeMs?: number;
+      publisher?: OrderPublisher;
+      logLevel?: LogLevel;
+    } = {},
   ) {
     logs = new LogCollector();
     receiver = await startReceiver({
       port: 0,
       host: '127.0.0.1',
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2000,
-      logger: createLogger({ component: 'receiver', destination: logs }),
+      logger: createLogger({ component: 'receiver', destination: logs, ...(options.logLevel ? { level: options.logLevel } : {}) }),
       processingTimeMs: options.processingTimeMs ?? 0,
       publisher: options.publisher ?? slowPublisher(0),
       ...(options.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: options.bodyTimeoutMs } : {}),
@@ -195,6 +202,22 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
       expect(malformed).to.include({ status: 400, error_code: 'malformed_json' });
       expect(missing).to.include({ status: 404, error_code: 'not_found' });
       expect(malformed).to.not.have.property('invalid_fields');
+    });
+
+    it("an answered request's line is at debug (its order.accepted line says it all); a refusal's at info", async () => {
+      for (const level of ['info', 'debug'] as const) {
+        await start({ logLevel: level });
+        const client = await connection();
+        client.send(post('/orders/async', ORDER));
+        await eventually('the 202', () => client.responses().length === 1);
+        client.send(post('/orders/async', '{"order_id":'));
+        await eventually('the 400', () => client.responses().length === 2);
+        expect(logs.events('order.accepted'), level).to.have.length(1);
+        const lines = requestLines().map((line) => ({ status: line.status, level: line.level }));
+        expect(lines, level).to.deep.equal(level === 'info' ? [{ status: 400, level: 'info' }] : [{ status: 202, level: 'debug' }, { status: 400, level: 'info' }]);
+        await receiver?.stop();
+        receiver = undefined;
+      }
     });
   });
 

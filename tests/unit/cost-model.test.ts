@@ -83,12 +83,12 @@ describe('cost model', () => {
       expect(line(report, 'public IPv4 addresses')).to.be.closeTo(10.95, 1e-9);
       // SNS: 10 million publishes × $0.50 = $5.00.
       expect(line(report, 'SNS publishes')).to.be.closeTo(5, 1e-9);
-      // Receiver logs: 10M × 650 B = 6.05359 GB × $0.50 = $3.026798.
-      expect(line(report, 'receiver logs (CloudWatch)')).to.be.closeTo(3.026798, 1e-6);
-      // NAT data: 10M × (800 call + 1200 publish + 650 log) B = 26.5e9 B = 24.68005 GB × $0.045 = $1.110602.
-      expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo(1.110602, 1e-6);
-      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 3.026798 + 1.110602 = $79.261314.
-      expect(report.totals.shared).to.be.closeTo(79.261314, 1e-5);
+      // Receiver logs: 10M × 325 B = 3.026798 GB × $0.50 = $1.513399.
+      expect(line(report, 'receiver logs (CloudWatch)')).to.be.closeTo(1.513399, 1e-6);
+      // NAT data: 10M × (800 call + 1200 publish + 325 log) B = 23.25e9 B = 21.653236 GB × $0.045 = $0.974396.
+      expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo(0.974396, 1e-6);
+      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 0.974396 = $77.611709.
+      expect(report.totals.shared).to.be.closeTo(77.611709, 1e-5);
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
@@ -113,9 +113,9 @@ describe('cost model', () => {
       // NAT data: (10M + 4,955 + 8,401,535) calls × 800 B + 10M × (700 + 450 + 450) B = 30.7252e9 B
       //   = 28.6152 GB × $0.045 = $1.28768.
       expect(line(report, 'NAT data: SQS calls, processor logs')).to.be.closeTo(1.28768, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 1.28768 = $23.7558; with the front door $103.0171.
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 1.28768 = $23.7558; with the front door $101.3675.
       expect(report.totals.ecsOnly).to.be.closeTo(23.7558, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(103.0171, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(101.3675, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -127,12 +127,12 @@ describe('cost model', () => {
       expect(line(report, 'SNS → Lambda deliveries')).to.equal(0);
       // Logs: 10M × 850 B = 7.91624 GB × $0.50 = $3.958121.
       expect(line(report, 'Lambda logs (CloudWatch)')).to.be.closeTo(3.958121, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 = $130.958371; with the front door $210.21968.
-      expect(report.totals.lambda).to.be.closeTo(210.21968, 1e-4);
+      // 2 + 125.00025 + 0 + 3.958121 = $130.958371; with the front door $208.57008.
+      expect(report.totals.lambda).to.be.closeTo(208.57008, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
-      // ECS: SQS 1M × $0.40/M = $0.40; SNS 1M × $0.50/M = $0.50; logs min(6.05 + 4.19, 5) GB × $0.50 = $2.50.
+      // ECS: SQS 1M × $0.40/M = $0.40; SNS 1M × $0.50/M = $0.50; logs min(3.03 + 4.19, 5) GB × $0.50 = $2.50.
       expect(report.freeTier.ecsUsd).to.be.closeTo(3.4, 1e-9);
       // Lambda: 1M × $0.20/M = $0.20; 400,000 GB-s × $0.0000166667 = $6.66668; SNS $0.50; logs $2.50.
       expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668, 1e-6);
@@ -228,8 +228,8 @@ describe('requests per order measured by npm run bench', () => {
     expect(report.sizing.sqsRequests.receives).to.be.closeTo(1_200_000, 1e-6);
     expect(report.sizing.sqsRequests.deletes).to.be.closeTo(1_000_000, 1e-6);
     expect(report.sizing.sqsRequests.visibilityExtensions).to.be.closeTo(200_000, 1e-6);
-    // NAT for the front door: per order 0.1 × 800 B + 1,200 B + 650 B = 1,930 B; × 10M = 17.9745 GB × $0.045 = $0.808853.
-    expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo((1930e7 / 2 ** 30) * 0.045, 1e-9);
+    // NAT for the front door: per order 0.1 × 800 B + 1,200 B + 325 B = 1,605 B; × 10M = 14.947652 GB × $0.045 = $0.672644.
+    expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo((1605e7 / 2 ** 30) * 0.045, 1e-9);
     expect(report.lines.find((entry) => entry.item === 'SNS publishes')?.basis).to.contain('measured by npm run bench on 2026-11-27 at 50 connections');
   });
 

@@ -42,5 +42,5 @@ export function createSqsClient(aws: AwsConfig, options: ClientOptions = {}): SQ
 
 /** The one place DynamoDB clients are made: the same code talks to AWS or to the local emulator. */
 export function createDynamoDbClient(aws: AwsConfig, options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(clientConfig(aws, options));
+  return new DynamoDBClient(clientConfig({ ...aws, endpoint: aws.dynamodbEndpoint ?? aws.endpoint }, options));
 }

@@ -14,12 +14,19 @@ export interface AwsConfig {
   region: string;
   /** Set only for a local emulator; on AWS the SDK finds the service endpoints itself. */
   endpoint: string | undefined;
+  /**
+   * DynamoDB's own endpoint, when it differs from `endpoint` (locally: dynalite beside fauxqs).
+   * AWS_ENDPOINT_URL_DYNAMODB, the SDK's own name for it; `endpoint` when unset.
+   */
+  dynamodbEndpoint?: string | undefined;
 }
 
 export interface CommonConfig {
   logLevel: LogLevel;
   processingTimeMs: number;
   aws: AwsConfig;
+  /** The orders table (resources/orders-table.json): accepted records, claims, outcomes. */
+  ordersTableName: string;
 }
 
 export interface ReceiverConfig extends CommonConfig {
@@ -45,7 +52,7 @@ export interface ProcessorConfig extends CommonConfig {
   heartbeatFile?: string | undefined;
 }
 
-export type LambdaConfig = Pick<CommonConfig, 'logLevel' | 'processingTimeMs'>;
+export type LambdaConfig = Pick<CommonConfig, 'logLevel' | 'processingTimeMs' | 'ordersTableName' | 'aws'>;
 
 /** Reads variables and remembers every problem, so one start-up reports them all. */
 export class EnvReader {
@@ -120,14 +127,20 @@ export class EnvReader {
   }
 }
 
+/** DynamoDB's rule for table names: 3 to 255 of letters, digits, `_`, `-` and `.`. */
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
 function readCommon(reader: EnvReader): CommonConfig {
+  const endpoint = reader.optionalUrl('AWS_ENDPOINT_URL');
   return {
     logLevel: reader.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     processingTimeMs: reader.integer('PROCESSING_TIME_MS', 3000, 0, 600_000),
     aws: {
       region: reader.string('AWS_REGION', reader.string('AWS_DEFAULT_REGION', 'us-east-1')),
-      endpoint: reader.optionalUrl('AWS_ENDPOINT_URL'),
+      endpoint,
+      dynamodbEndpoint: reader.optionalUrl('AWS_ENDPOINT_URL_DYNAMODB') ?? endpoint,
     },
+    ordersTableName: reader.required('ORDERS_TABLE_NAME', TABLE_NAME, 'a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .)'),
   };
 }
 
@@ -159,6 +172,6 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
 
 export function loadLambdaConfig(env: Env = process.env): LambdaConfig {
   const reader = new EnvReader(env);
-  const { logLevel, processingTimeMs } = readCommon(reader);
-  return reader.done('lambda', { logLevel, processingTimeMs });
+  const { logLevel, processingTimeMs, ordersTableName, aws } = readCommon(reader);
+  return reader.done('lambda', { logLevel, processingTimeMs, ordersTableName, aws });
 }

@@ -103,7 +103,8 @@ export interface OrderRecordsOptions {
   now?: () => number;
 }
 
-const ACCEPTED = 'accepted';
+/** The sort key of the receiver's record of an order. */
+export const ACCEPTED = 'accepted';
 const pathKey = (path: ProcessingPath) => `path#${path}`;
 
 /** A claim that cannot be settled after this many conditional attempts is a bug, not a race. */
@@ -134,7 +135,7 @@ export function orderBodySha256(order: Order): string {
 // Attribute values, by hand: @aws-sdk/util-dynamodb is not among the project's dependencies, and
 // the store writes only strings, numbers, booleans, null, lists and maps.
 
-type Item = Record<string, AttributeValue>;
+export type Item = Record<string, AttributeValue>;
 
 function toAttribute(value: unknown): AttributeValue {
   if (value === null) return { NULL: true };
@@ -154,7 +155,7 @@ function toAttribute(value: unknown): AttributeValue {
   }
 }
 
-function toItem(values: Record<string, unknown>): Item {
+export function toItem(values: Record<string, unknown>): Item {
   const item: Item = {};
   for (const [key, value] of Object.entries(values)) if (value !== undefined) item[key] = toAttribute(value);
   return item;
@@ -176,7 +177,7 @@ function fromItem(item: Item): Record<string, unknown> {
   return values;
 }
 
-function toAcceptedRecord(item: Item): AcceptedRecord {
+export function toAcceptedRecord(item: Item): AcceptedRecord {
   const { record: _record, ...rest } = fromItem(item);
   return rest as unknown as AcceptedRecord;
 }

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream } from 'pino';
-import { createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
+import { createDynamoDbClient, createSnsClient, createSqsClient } from '../lib/aws-clients.ts';
 import type { AwsConfig, LogLevel, ProcessorConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { messagingSettings } from '../lib/messaging-settings.ts';
@@ -8,6 +8,7 @@ import type { QueueConsumer } from '../lib/queue-consumer.ts';
 import { createProcessor } from '../containers/processor/processor.ts';
 import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../containers/receiver/server.ts';
+import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from './dynamodb-emulator.ts';
 import { startEmulator, type Emulator } from './emulator.ts';
 import { LocalLambdaInvoker } from './lambda-invoker.ts';
 import { ACCOUNT_CONCURRENCY } from './lambda-runtime/function-environments.ts';
@@ -23,6 +24,8 @@ export interface LocalStackOptions {
   emulatorPort: number;
   /** Use an emulator that is already running instead of starting one. */
   emulatorEndpoint?: string;
+  /** Use a DynamoDB emulator that is already running instead of starting dynalite. */
+  dynamodbEndpoint?: string;
   /** Where the emulator keeps its state, so that a later start resumes it (in memory when absent). */
   dataDir?: string;
   processingTimeMs: number;
@@ -54,9 +57,13 @@ export interface LocalStackOptions {
 export interface LocalStack {
   receiverUrl: string;
   emulatorUrl: string;
+  /** Both endpoints: `endpoint` for SNS/SQS (fauxqs), `dynamodbEndpoint` for DynamoDB (dynalite). */
   aws: AwsConfig;
   resources: ProvisionedResources;
+  /** The stage's orders table, created from resources/orders-table.json. */
+  ordersTableName: string;
   emulator: Emulator | undefined;
+  dynamodb: DynamoEmulator | undefined;
   processor: QueueConsumer | undefined;
   invoker: LocalLambdaInvoker | undefined;
   receiver: ReceiverServer;
@@ -90,10 +97,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const emulator = options.emulatorEndpoint ? undefined : await startEmulator(options.emulatorPort, options.dataDir);
   const emulatorUrl = options.emulatorEndpoint ?? emulator?.url ?? '';
-  const aws: AwsConfig = { region: options.region ?? 'us-east-1', endpoint: emulatorUrl };
+  let dynamodb: DynamoEmulator | undefined;
   const started: { stop(): Promise<unknown> }[] = [];
 
   try {
+    // DynamoDB on a port of its own (dynalite), its data beside fauxqs's in the same folder.
+    dynamodb = options.dynamodbEndpoint ? undefined : await startDynamoEmulator(options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
+    const aws: AwsConfig = { region: options.region ?? 'us-east-1', endpoint: emulatorUrl, dynamodbEndpoint: options.dynamodbEndpoint ?? dynamodb?.url };
+    const ordersTableName = await createOrdersTable(createDynamoDbClient(aws), stage);
     const sqs = createSqsClient(aws);
     const resources = await provisionMessaging({
       sns: createSnsClient(aws),
@@ -109,6 +120,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         aws,
         logLevel: options.logLevel,
         processingTimeMs: options.processingTimeMs,
+        ordersTableName,
         queueUrl: resources.ordersQueueUrl,
         concurrency: options.concurrency,
         waitTimeSeconds: options.waitTimeSeconds ?? messagingSettings.ordersQueue.receiveWaitTimeSeconds,
@@ -171,16 +183,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           if (options.mode !== 'lambda') left.ecs = await queued(sqs, resources.ordersQueueUrl);
           if (options.mode !== 'ecs') left.lambda = await queued(sqs, resources.lambdaInvokerQueueUrl);
         } finally {
-          await emulator?.stop();
+          await Promise.all([emulator?.stop(), dynamodb?.stop()]);
         }
         return left;
       })();
       return stopped;
     };
-    return { receiverUrl: receiver.url, emulatorUrl, aws, resources, emulator, processor, invoker, receiver, stop };
+    return { receiverUrl: receiver.url, emulatorUrl, aws, resources, ordersTableName, emulator, dynamodb, processor, invoker, receiver, stop };
   } catch (error) {
     await Promise.all(started.map((component) => component.stop()));
-    await emulator?.stop();
+    await Promise.all([emulator?.stop(), dynamodb?.stop()]);
     throw error;
   }
 }

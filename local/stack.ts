@@ -6,7 +6,7 @@ import { messagingSettings } from '../lib/messaging-settings.ts';
 import { readQueueDepth } from '../lib/queue-attributes.ts';
 import type { QueueConsumer } from '../lib/queue-consumer.ts';
 import { createProcessor } from '../containers/processor/processor.ts';
-import { SnsOrderPublisher } from '../containers/receiver/order-publisher.ts';
+import { createOrderIntake } from '../containers/receiver/order-intake.ts';
 import { startReceiver, type ReceiverServer } from '../containers/receiver/server.ts';
 import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from './dynamodb-emulator.ts';
 import { startEmulator, type Emulator } from './emulator.ts';
@@ -170,7 +170,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5000,
       logger: logger('receiver'),
       processingTimeMs: options.processingTimeMs,
-      publisher: new SnsOrderPublisher(createSnsClient(aws), resources.topicArn),
+      orders: createOrderIntake({ aws, topicArn: resources.topicArn, ordersTableName, logger: logger('receiver') }),
     });
 
     let stopped: Promise<QueuedOrders> | undefined;

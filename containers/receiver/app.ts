@@ -8,10 +8,22 @@ import { processOrder } from '../../lib/order-processing.ts';
 import { parseOrder, type Order } from '../../lib/order-schema.ts';
 import { ClientAbortedError, errorBody, HttpProblem } from './http-problem.ts';
 import { readJsonBody } from './json-body.ts';
-import type { OrderPublisher } from './order-publisher.ts';
+import { AcceptanceUnconfirmedError, OrderConflictError, type Acceptance, type AcceptMeta } from './order-intake.ts';
+import { orderStatusBody } from './order-status.ts';
+import type { OrderStatus } from '../../lib/order-records.ts';
+
+/** What the receiver does with orders beyond HTTP (OrderIntake in order-intake.ts). */
+export interface ReceiverOrders {
+  /** Takes an order on the async path: its message id, or OrderConflictError / AcceptanceUnconfirmedError. */
+  accept(order: Order, meta: AcceptMeta): Promise<Acceptance>;
+  /** Where an order stands; undefined when it was never accepted (or its records expired). */
+  status(orderId: string): Promise<OrderStatus | undefined>;
+  /** The drain: whatever waits to be batched goes at once. */
+  flush(): void;
+}
 
 export interface ReceiverDependencies {
-  publisher: OrderPublisher;
+  orders: ReceiverOrders;
   logger: Logger;
   /** Simulated work per order on the sync path (PROCESSING_TIME_MS). */
   processingTimeMs: number;
@@ -37,9 +49,10 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const VALID_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Koa's own statuses for unmatched requests, turned into the contract's error bodies. */
-const FALLTHROUGH_PROBLEMS: Record<number, () => HttpProblem> = {
-  404: () => new HttpProblem(404, 'not_found', 'no such endpoint; see GET /health, POST /orders/sync, POST /orders/async'),
-  405: () => new HttpProblem(405, 'method_not_allowed', 'method not allowed on this endpoint; see the Allow header'),
+const FALLTHROUGH_PROBLEMS: Record<number, (headers?: Record<string, string>) => HttpProblem> = {
+  404: () => new HttpProblem(404, 'not_found', 'no such endpoint; see GET /health, POST /orders/sync, POST /orders/async, GET /orders/{order_id}'),
+  405: (headers?: Record<string, string>) =>
+    new HttpProblem(405, 'method_not_allowed', 'method not allowed on this endpoint; see the Allow header', headers ? { headers } : {}),
   501: () => new HttpProblem(501, 'not_implemented', 'method not implemented'),
 };
 
@@ -131,8 +144,13 @@ function logAccepted(ctx: ReceiverContext, order: Order, path: 'sync' | 'async',
   ctx.state.logger.info({ event: 'order.accepted', order_id: order.order_id, path, ...extra }, 'order accepted');
 }
 
+/** Where an order's status is: the Location of its 202. */
+export function orderLocation(orderId: string): string {
+  return `/orders/${encodeURIComponent(orderId)}`;
+}
+
 export function createReceiverApp({
-  publisher,
+  orders,
   logger,
   processingTimeMs,
   bodyTimeoutMs,
@@ -177,21 +195,42 @@ export function createReceiverApp({
   router.post('/orders/async', async (ctx) => {
     const order = await readOrder(ctx);
     const acceptedAt = Date.now();
-    let messageId: string;
+    let acceptance: Acceptance;
     try {
-      messageId = await publisher.publish(order, { requestId: ctx.state.requestId, acceptedAt, signal: shutdownSignal });
+      acceptance = await orders.accept(order, { requestId: ctx.state.requestId, acceptedAt, signal: shutdownSignal });
     } catch (error) {
+      if (error instanceof OrderConflictError) {
+        ctx.state.logger.info({ event: 'order.conflict', order_id: order.order_id }, 'order refused: its order_id was accepted with another body');
+        throw new HttpProblem(409, error.code, error.message);
+      }
+      const step = error instanceof AcceptanceUnconfirmedError ? error.step : undefined;
+      const cause = error instanceof AcceptanceUnconfirmedError ? error.cause : error;
       ctx.state.logger.error(
-        { event: 'order.publish_failed', order_id: order.order_id, error: describeError(error), cause: describeError((error as Error).cause) },
-        'order not accepted: the topic did not take it',
+        { event: 'order.publish_failed', order_id: order.order_id, step, error: describeError(cause), cause: describeError((cause as Error | undefined)?.cause) },
+        'order not confirmed: retry it; a retry never makes a second order',
       );
-      throw new HttpProblem(503, 'publish_failed', 'the order could not be queued and was not accepted; retry later', {
+      throw new HttpProblem(503, 'publish_failed', 'the order was not confirmed; retry with the same order (a retry never makes a second order)', {
         headers: { 'Retry-After': '1' },
       });
     }
-    logAccepted(ctx, order, 'async', { message_id: messageId });
+    if (acceptance.repeated) {
+      ctx.state.logger.info({ event: 'order.repeated', order_id: order.order_id, message_id: acceptance.messageId }, 'order already accepted: answered as the first time');
+    } else {
+      logAccepted(ctx, order, 'async', { message_id: acceptance.messageId });
+    }
     ctx.status = 202;
-    ctx.body = { status: 'accepted', order_id: order.order_id, message_id: messageId, request_id: ctx.state.requestId };
+    ctx.set('Location', orderLocation(order.order_id));
+    ctx.body = { status: 'accepted', order_id: order.order_id, message_id: acceptance.messageId, request_id: ctx.state.requestId };
+  });
+
+  router.get('/orders/:order_id', async (ctx) => {
+    const orderId = ctx.params.order_id ?? '';
+    // The two POST endpoints are not orders: GET on them is a wrong method, as before the status resource.
+    if (orderId === 'sync' || orderId === 'async') throw FALLTHROUGH_PROBLEMS[405]!({ Allow: 'POST' });
+    const status = await orders.status(orderId);
+    if (!status) throw new HttpProblem(404, 'order_not_found', `no order ${orderId} was accepted (or its records expired)`);
+    ctx.status = 200;
+    ctx.body = orderStatusBody(status);
   });
 
   app.use((ctx, next) => assignRequestId(ctx as ReceiverContext, next, logger));

@@ -1,8 +1,7 @@
-import { createSnsClient } from '../../lib/aws-clients.ts';
 import { loadReceiverConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { loadConfigOrExit, stopOnSignals } from '../../lib/process-lifecycle.ts';
-import { SNS_CLIENT_OPTIONS, SnsOrderPublisher } from './order-publisher.ts';
+import { createOrderIntake } from './order-intake.ts';
 import { startReceiver } from './server.ts';
 
 /** Container entry point of the receiver. */
@@ -15,9 +14,11 @@ const receiver = await startReceiver({
   maxConnections: config.maxConnections,
   logger,
   processingTimeMs: config.processingTimeMs,
-  publisher: new SnsOrderPublisher(createSnsClient(config.aws, SNS_CLIENT_OPTIONS), config.topicArn, {
+  orders: createOrderIntake({
+    aws: config.aws,
+    topicArn: config.topicArn,
+    ordersTableName: config.ordersTableName,
     timeoutMs: config.publishTimeoutMs,
-    maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets,
     logger,
   }),
 });

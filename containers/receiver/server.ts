@@ -109,7 +109,7 @@ export async function startReceiver(options: ReceiverServerOptions): Promise<Rec
       stopping = true;
       // Orders waiting to be batched go to SNS now, and later ones as they come: nothing accepted
       // is held back while the receiver drains.
-      options.publisher.flush?.();
+      options.orders.flush();
       const deadlineMs = options.shutdownTimeoutMs;
       // Requests in progress close their connection once answered, instead of waiting idle.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');

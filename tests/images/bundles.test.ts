@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
-import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
+import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
+import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { provisionMessaging, type ProvisionedResources } from '../../local/provision.ts';
 import { buildContainers, type BuildResult } from '../../scripts/build.ts';
 
@@ -106,10 +107,10 @@ describe('container bundles (what the images run)', function () {
     expect(run.stderr).not.to.match(/\n\s+at /);
   });
 
-  it('the receiver bundle refuses to start without ORDERS_TOPIC_ARN, with a plain message', () => {
+  it('the receiver bundle refuses to start without ORDERS_TOPIC_ARN and ORDERS_TABLE_NAME, with a plain message', () => {
     const run = runOnce(receiver.entry, { PORT: '0' });
     expect(run.status).to.equal(78);
-    expect(run.stderr).to.include('ORDERS_TOPIC_ARN is required');
+    expect(run.stderr).to.include('ORDERS_TOPIC_ARN is required').and.to.include('ORDERS_TABLE_NAME is required');
     expect(run.stderr).not.to.match(/\n\s+at /);
   });
 
@@ -127,6 +128,7 @@ describe('container bundles (what the images run)', function () {
 
   describe('against the local emulator', function () {
     let emulator: FauxqsServer;
+    let dynamodb: DynamoEmulator;
     let resources: ProvisionedResources;
     let receiverRun: Running;
     let processorRun: Running;
@@ -135,9 +137,16 @@ describe('container bundles (what the images run)', function () {
 
     before(async function () {
       emulator = await startFauxqs({ port: 0, logger: false });
-      const aws: AwsConfig = { region: 'us-east-1', endpoint: `http://127.0.0.1:${emulator.port}` };
+      dynamodb = await startDynamoEmulator();
+      const aws: AwsConfig = { region: 'us-east-1', endpoint: `http://127.0.0.1:${emulator.port}`, dynamodbEndpoint: dynamodb.url };
       resources = await provisionMessaging({ sns: createSnsClient(aws), sqs: createSqsClient(aws), stage: 'bundles', mode: 'ecs' });
-      const emulatorEnv = { AWS_ENDPOINT_URL: aws.endpoint!, PROCESSING_TIME_MS: '20', SHUTDOWN_TIMEOUT_MS: '3000' };
+      const emulatorEnv = {
+        AWS_ENDPOINT_URL: aws.endpoint!,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+        ORDERS_TABLE_NAME: await createOrdersTable(createDynamoDbClient(aws), 'bundles'),
+        PROCESSING_TIME_MS: '20',
+        SHUTDOWN_TIMEOUT_MS: '3000',
+      };
       receiverRun = start(receiver.entry, { ...emulatorEnv, PORT: '0', ORDERS_TOPIC_ARN: resources.topicArn });
       processorRun = start(processor.entry, {
         ...emulatorEnv,
@@ -154,6 +163,7 @@ describe('container bundles (what the images run)', function () {
     after(async () => {
       for (const running of [receiverRun, processorRun]) if (running) await stop(running);
       await emulator?.stop();
+      await dynamodb?.stop();
     });
 
     it('the receiver answers GET /health with 200 OK, and its health check passes', async () => {

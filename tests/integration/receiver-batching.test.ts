@@ -28,6 +28,7 @@ import { eventually } from '../support/eventually.ts';
 import { makeOrder, request, type HttpResult } from '../support/orders.ts';
 import { startHangingServer } from '../support/raw-http.ts';
 import { holdCalls, oversizeEntries, recordPublishBatches } from '../support/sns-middleware.ts';
+import { intakeWith, stackTable } from '../support/orders-table.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 
@@ -249,7 +250,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
         shutdownTimeoutMs: 2000,
         logger: createLogger({ component: 'receiver', destination: logs }),
         processingTimeMs: 0,
-        publisher,
+        orders: intakeWith(stackTable(stack), publisher),
       });
       cleanups.push(() => receiver.stop());
       const orders = Array.from({ length: 12 }, (_, index) => makeOrder(index === 5 ? 'http-doomed' : `http-${index}`));
@@ -284,7 +285,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
         shutdownTimeoutMs: 2000,
         logger: createLogger({ component: 'receiver', destination: new LogCollector() }),
         processingTimeMs: 0,
-        publisher,
+        orders: intakeWith(stackTable(stack), publisher),
       });
       cleanups.push(() => receiver.stop());
       proxy.set('cut');
@@ -364,7 +365,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
         shutdownTimeoutMs: 10_000,
         logger: createLogger({ component: 'receiver', destination: new LogCollector() }),
         processingTimeMs: 0,
-        publisher,
+        orders: intakeWith(stackTable(stack), publisher),
       });
       cleanups.push(() => receiver.stop());
       const post = (id: string) => request(receiver.url, 'POST', '/orders/async', { body: makeOrder(id) });
@@ -398,7 +399,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
         shutdownTimeoutMs: 1_500,
         logger: createLogger({ component: 'receiver', destination: logs }),
         processingTimeMs: 0,
-        publisher,
+        orders: intakeWith(stackTable(stack), publisher),
       });
       const post = (id: string) => request(receiver.url, 'POST', '/orders/async', { body: makeOrder(id) });
       const answers: Promise<HttpResult>[] = [post('cut-opener')];
@@ -434,7 +435,9 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
       child = spawnEntryPoint('containers/receiver/main.ts', {
         AWS_ENDPOINT_URL: stack.emulatorUrl,
         AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_DYNAMODB: stack.aws.dynamodbEndpoint ?? '',
         ORDERS_TOPIC_ARN: stack.resources.topicArn,
+        ORDERS_TABLE_NAME: stack.ordersTableName,
         PORT: '0',
         LOG_LEVEL: 'debug',
       });

@@ -6,6 +6,7 @@ import { startReceiver, type ReceiverServer } from '../../containers/receiver/se
 import { freePort } from '../support/child-process.ts';
 import { LogCollector } from '../../local/log-collector.ts';
 import { request, SEED_ORDER, type HttpResult } from '../support/orders.ts';
+import { intakeWith, startTestOrdersTable, type TestOrdersTable } from '../support/orders-table.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 const PROCESSING_MS = 300;
@@ -146,11 +147,18 @@ describe('receiver when SNS does not take the order', function () {
 
   afterEach(() => receiver?.stop());
 
+  let table: TestOrdersTable;
+  before(async () => {
+    table = await startTestOrdersTable();
+  });
+  after(() => table?.stop());
+
   async function receiverFor(endpoint: string, topicArn: string): Promise<ReceiverServer> {
     logs = new LogCollector();
     const logger = createLogger({ component: 'receiver', destination: logs });
     const sns = createSnsClient({ region: 'us-east-1', endpoint }, { maxAttempts: 2, requestTimeoutMs: 2000 });
-    receiver = await startReceiver({ port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000, logger, processingTimeMs: 0, publisher: new SnsOrderPublisher(sns, topicArn) });
+    const orders = intakeWith(table, new SnsOrderPublisher(sns, topicArn));
+    receiver = await startReceiver({ port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000, logger, processingTimeMs: 0, orders });
     return receiver;
   }
 
@@ -160,7 +168,7 @@ describe('receiver when SNS does not take the order', function () {
       const server = await receiverFor(stack.emulatorUrl, `${stack.resources.topicArn}-missing`);
       const result = await request(server.url, 'POST', '/orders/async', { body: SEED_ORDER });
       const error = expectError(result, 503, 'publish_failed');
-      expect(error.message).to.contain('not accepted');
+      expect(error.message).to.contain('not confirmed');
       expect(result.headers.get('retry-after')).to.equal('1');
       expect(logs.events('order.publish_failed')).to.have.length(1);
       expect(logs.events('order.accepted')).to.be.empty;

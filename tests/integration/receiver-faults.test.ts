@@ -8,6 +8,7 @@ import { HEADERS_TIMEOUT_MS, startReceiver, type ReceiverServer } from '../../co
 import { LogCollector, type LogLine } from '../../local/log-collector.ts';
 import { eventually } from '../support/eventually.ts';
 import { SEED_ORDER } from '../support/orders.ts';
+import { intakeWith, startTestOrdersTable, type TestOrdersTable } from '../support/orders-table.ts';
 import { openConnection, type RawConnection, type RawResponse } from '../support/raw-http.ts';
 
 /**
@@ -48,7 +49,13 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
   this.timeout(20_000);
   let receiver: ReceiverServer | undefined;
   let logs: LogCollector;
+  let table: TestOrdersTable;
   const open: RawConnection[] = [];
+
+  before(async () => {
+    table = await startTestOrdersTable();
+  });
+  after(() => table?.stop());
 
   async function start(
     options: {
@@ -67,7 +74,7 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2000,
       logger: createLogger({ component: 'receiver', destination: logs, ...(options.logLevel ? { level: options.logLevel } : {}) }),
       processingTimeMs: options.processingTimeMs ?? 0,
-      publisher: options.publisher ?? slowPublisher(0),
+      orders: intakeWith(await table.fresh(), options.publisher ?? slowPublisher(0)),
       ...(options.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: options.bodyTimeoutMs } : {}),
       ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
     });
@@ -154,9 +161,9 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
     });
 
     it('BODY_TIMEOUT_MS is read and validated with the other variables', () => {
-      expect(loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN }).bodyTimeoutMs).to.equal(10_000);
-      expect(loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN, BODY_TIMEOUT_MS: '1000' }).bodyTimeoutMs).to.equal(1000);
-      expect(() => loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN, BODY_TIMEOUT_MS: 'soon' })).to.throw(
+      expect(loadReceiverConfig({ ORDERS_TABLE_NAME: 'ordersync-test-orders', ORDERS_TOPIC_ARN: TOPIC_ARN }).bodyTimeoutMs).to.equal(10_000);
+      expect(loadReceiverConfig({ ORDERS_TABLE_NAME: 'ordersync-test-orders', ORDERS_TOPIC_ARN: TOPIC_ARN, BODY_TIMEOUT_MS: '1000' }).bodyTimeoutMs).to.equal(1000);
+      expect(() => loadReceiverConfig({ ORDERS_TABLE_NAME: 'ordersync-test-orders', ORDERS_TOPIC_ARN: TOPIC_ARN, BODY_TIMEOUT_MS: 'soon' })).to.throw(
         ConfigError,
         'BODY_TIMEOUT_MS must be an integer from 100 to 60000 (got "soon")',
       );
@@ -286,8 +293,8 @@ describe('receiver under faults (real sockets on 127.0.0.1)', function () {
     });
 
     it('MAX_CONNECTIONS is read and validated', () => {
-      expect(loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN }).maxConnections).to.equal(1000);
-      expect(() => loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN, MAX_CONNECTIONS: '0' })).to.throw(
+      expect(loadReceiverConfig({ ORDERS_TABLE_NAME: 'ordersync-test-orders', ORDERS_TOPIC_ARN: TOPIC_ARN }).maxConnections).to.equal(1000);
+      expect(() => loadReceiverConfig({ ORDERS_TABLE_NAME: 'ordersync-test-orders', ORDERS_TOPIC_ARN: TOPIC_ARN, MAX_CONNECTIONS: '0' })).to.throw(
         ConfigError,
         'MAX_CONNECTIONS must be an integer from 1 to 100000 (got "0")',
       );

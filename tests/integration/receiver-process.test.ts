@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnEntryPoint, killGroup, type Child } from '../support/child-process.ts';
 import { eventually } from '../support/eventually.ts';
 import { SEED_ORDER } from '../support/orders.ts';
+import { startTestOrdersTable, type TestOrdersTable } from '../support/orders-table.ts';
 import { openConnection, startHangingServer, type RawConnection, type RawResponse } from '../support/raw-http.ts';
 
 /**
@@ -30,6 +31,12 @@ describe('the receiver process: deadlines from its environment, SIGTERM (real pr
   let child: Child | undefined;
   const open: RawConnection[] = [];
 
+  let table: TestOrdersTable;
+  before(async () => {
+    table = await startTestOrdersTable();
+  });
+  after(() => table?.stop());
+
   beforeEach(async () => {
     sns = await startHangingServer();
   });
@@ -43,8 +50,10 @@ describe('the receiver process: deadlines from its environment, SIGTERM (real pr
   async function startReceiverProcess(env: Record<string, string>): Promise<{ receiver: Child; port: number }> {
     const receiver = spawnEntryPoint('containers/receiver/main.ts', {
       AWS_ENDPOINT_URL: sns.url,
+      AWS_ENDPOINT_URL_DYNAMODB: table.emulator.url,
       AWS_REGION: 'us-east-1',
       ORDERS_TOPIC_ARN: TOPIC_ARN,
+      ORDERS_TABLE_NAME: table.tableName,
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -86,7 +86,9 @@ describe('graceful shutdown on SIGTERM (real processes)', function () {
   it('the receiver stops accepting, answers the request in flight, and exits 0', async () => {
     const receiver = spawnEntryPoint('containers/receiver/main.ts', {
       AWS_ENDPOINT_URL: stack.emulatorUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: stack.aws.dynamodbEndpoint ?? '',
       ORDERS_TOPIC_ARN: stack.resources.topicArn,
+      ORDERS_TABLE_NAME: stack.ordersTableName,
       PORT: '0',
       PROCESSING_TIME_MS: '1000',
       SHUTDOWN_TIMEOUT_MS: '30000',

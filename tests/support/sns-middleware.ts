@@ -103,3 +103,24 @@ export function holdCalls(sns: SNSClient): Gate {
     },
   };
 }
+
+/**
+ * The next `count` attempts reach the emulator, which takes the call, and then lose its answer
+ * (the connection reset on the way back): the SDK sees ECONNRESET, a transient error it retries.
+ * What a dropped connection does to a Publish that in fact reached the topic.
+ */
+export function loseAnswers(sns: SNSClient, count: number): { lost(): number } {
+  let lost = 0;
+  sns.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      if (lost < count) {
+        lost += 1;
+        throw Object.assign(new Error('read ECONNRESET (the answer was lost after the call reached SNS)'), { code: 'ECONNRESET', $metadata: {} });
+      }
+      return result;
+    },
+    { step: 'deserialize', priority: 'high', name: 'loseAnswers' },
+  );
+  return { lost: () => lost };
+}

@@ -5,19 +5,26 @@ import { resourceNames } from '../../lib/messaging-settings.ts';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/ordersync-dev-orders';
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ordersync-dev-orders';
+const TABLE = 'ordersync-dev-orders';
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {
-    const receiver = loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN });
-    expect(receiver).to.include({ port: 8080, processingTimeMs: 3000, logLevel: 'info' });
-    expect(receiver.aws).to.deep.equal({ region: 'us-east-1', endpoint: undefined });
-    expect(loadProcessorConfig({ ORDERS_QUEUE_URL: QUEUE_URL })).to.include({ concurrency: 100, waitTimeSeconds: 20 });
-    expect(loadLambdaConfig({})).to.deep.equal({ logLevel: 'info', processingTimeMs: 3000 });
+    const receiver = loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN, ORDERS_TABLE_NAME: TABLE });
+    expect(receiver).to.include({ port: 8080, processingTimeMs: 3000, logLevel: 'info', ordersTableName: TABLE });
+    expect(receiver.aws).to.deep.equal({ region: 'us-east-1', endpoint: undefined, dynamodbEndpoint: undefined });
+    expect(loadProcessorConfig({ ORDERS_QUEUE_URL: QUEUE_URL, ORDERS_TABLE_NAME: TABLE })).to.include({ concurrency: 100, waitTimeSeconds: 20 });
+    expect(loadLambdaConfig({ ORDERS_TABLE_NAME: TABLE })).to.deep.equal({
+      logLevel: 'info',
+      processingTimeMs: 3000,
+      ordersTableName: TABLE,
+      aws: { region: 'us-east-1', endpoint: undefined, dynamodbEndpoint: undefined },
+    });
   });
 
   it('reads every variable it documents', () => {
     const config = loadProcessorConfig({
       ORDERS_QUEUE_URL: QUEUE_URL,
+      ORDERS_TABLE_NAME: TABLE,
       PROCESSOR_CONCURRENCY: '20',
       PROCESSING_TIME_MS: '150',
       LOG_LEVEL: 'DEBUG',
@@ -25,7 +32,19 @@ describe('configuration', () => {
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
     });
     expect(config).to.include({ concurrency: 20, processingTimeMs: 150, logLevel: 'debug' });
-    expect(config.aws).to.deep.equal({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' });
+    expect(config.aws).to.deep.equal({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566', dynamodbEndpoint: 'http://127.0.0.1:4566' });
+    expect(config.ordersTableName).to.equal(TABLE);
+  });
+
+  it('takes DynamoDB\'s own endpoint when it has one (AWS_ENDPOINT_URL_DYNAMODB), as the SDK does', () => {
+    const aws = loadLambdaConfig({ ORDERS_TABLE_NAME: TABLE, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000' }).aws;
+    expect(aws).to.deep.equal({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4566', dynamodbEndpoint: 'http://127.0.0.1:8000' });
+  });
+
+  it('requires the orders table by a name DynamoDB accepts', () => {
+    expect(() => loadReceiverConfig({ ORDERS_TOPIC_ARN: TOPIC_ARN })).to.throw(ConfigError, 'ORDERS_TABLE_NAME is required');
+    expect(() => loadProcessorConfig({ ORDERS_QUEUE_URL: QUEUE_URL, ORDERS_TABLE_NAME: 'no spaces' })).to.throw(ConfigError, 'ORDERS_TABLE_NAME must be a DynamoDB table name');
+    expect(() => loadLambdaConfig({})).to.throw(ConfigError, 'ORDERS_TABLE_NAME is required');
   });
 
   it('reports every problem at once, in plain words', () => {
@@ -45,7 +64,7 @@ describe('configuration', () => {
   });
 
   it('rejects a topic ARN that is not one', () => {
-    expect(() => loadReceiverConfig({ ORDERS_TOPIC_ARN: 'orders' })).to.throw(ConfigError, 'ORDERS_TOPIC_ARN must be an SNS topic ARN');
+    expect(() => loadReceiverConfig({ ORDERS_TOPIC_ARN: 'orders', ORDERS_TABLE_NAME: TABLE })).to.throw(ConfigError, 'ORDERS_TOPIC_ARN must be an SNS topic ARN');
   });
 
   it('gives each stage its own resource names', () => {

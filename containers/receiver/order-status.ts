@@ -1,0 +1,75 @@
+import type { OrderStatus, PathRecord, PathStatus, ProcessingPath } from '../../lib/order-records.ts';
+
+/** One path's part of the status resource: its state, attempts, outcome and timings. */
+export interface PathStatusBody {
+  status: PathStatus;
+  /** Claims made on this path, the current one included. */
+  attempts: number;
+  first_claimed_at?: string;
+  claimed_at?: string;
+  /** While processing: the claim is its holder's until then; a redelivery takes it over afterwards. */
+  lease_until?: string;
+  processed_at?: string;
+  processing_ms?: number;
+  result?: Record<string, unknown>;
+  /** The last failed attempt's error, kept after a later success so the history shows. */
+  last_error?: { code: string; message: string };
+  failed_at?: string;
+  dead_lettered_at?: string;
+}
+
+/**
+ * The body of GET /orders/{order_id}. `status` sums the paths up: `accepted` until a path claims
+ * the order; `dead_lettered` when a path gave it up; `processed` when every path that took it
+ * finished it; `processing` otherwise (a claim under way, or a failed attempt waiting for its
+ * redelivery). In `both` mode each path appears once it has claimed the order.
+ */
+export interface OrderStatusBody {
+  order_id: string;
+  status: 'accepted' | 'processing' | 'processed' | 'dead_lettered';
+  accepted_at?: string;
+  message_id?: string;
+  request_id?: string;
+  paths: Partial<Record<ProcessingPath, PathStatusBody>>;
+}
+
+const iso = (epochMs: number | undefined) => (epochMs === undefined ? undefined : new Date(epochMs).toISOString());
+
+function pathBody(record: PathRecord): PathStatusBody {
+  const body: PathStatusBody = {
+    status: record.status,
+    attempts: record.attempts,
+    first_claimed_at: iso(record.first_claimed_at),
+    claimed_at: iso(record.claimed_at),
+    lease_until: record.status === 'processing' ? iso(record.lease_until) : undefined,
+    processed_at: iso(record.processed_at),
+    processing_ms: record.processing_ms,
+    result: record.result,
+    last_error: record.last_error,
+    failed_at: iso(record.failed_at),
+    dead_lettered_at: iso(record.dead_lettered_at),
+  };
+  for (const key of Object.keys(body) as (keyof PathStatusBody)[]) if (body[key] === undefined) delete body[key];
+  return body;
+}
+
+export function orderStatusBody(status: OrderStatus): OrderStatusBody {
+  const paths: OrderStatusBody['paths'] = {};
+  for (const [path, record] of Object.entries(status.paths) as [ProcessingPath, PathRecord][]) paths[path] = pathBody(record);
+  const states = Object.values(paths).map((path) => path.status);
+  const summary: OrderStatusBody['status'] =
+    states.length === 0
+      ? 'accepted'
+      : states.includes('dead_lettered')
+        ? 'dead_lettered'
+        : states.every((state) => state === 'processed')
+          ? 'processed'
+          : 'processing';
+  const accepted = status.accepted;
+  return {
+    order_id: status.order_id,
+    status: summary,
+    ...(accepted ? { accepted_at: iso(accepted.accepted_at), message_id: accepted.message_id, request_id: accepted.request_id } : {}),
+    paths,
+  };
+}

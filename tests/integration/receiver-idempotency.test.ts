@@ -1,0 +1,188 @@
+import { expect } from 'chai';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createLogger } from '../../lib/logger.ts';
+import { AcceptedRecords } from '../../lib/accepted-records.ts';
+import { OrderRecords } from '../../lib/order-records.ts';
+import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
+import { createDynamoDbClient, createSnsClient } from '../../lib/aws-clients.ts';
+import { OrderIntake } from '../../containers/receiver/order-intake.ts';
+import { SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
+import { startReceiver, type ReceiverServer } from '../../containers/receiver/server.ts';
+import { LogCollector } from '../../local/log-collector.ts';
+import { eventually } from '../support/eventually.ts';
+import { makeOrder, request, type HttpResult } from '../support/orders.ts';
+import { stackTable } from '../support/orders-table.ts';
+import { loseAnswers, recordPublishBatches, type RecordedCall } from '../support/sns-middleware.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * The receiver with issue 12's intake, against the real emulators of a local stack (fauxqs,
+ * dynalite) and its ECS processor: order_id is the idempotency key. Each test runs a receiver of
+ * its own on the stack's topic and table, its SNS client watched (or faulted) by SDK middleware,
+ * so the publishes can be counted; nothing is mocked.
+ */
+describe('the receiver: one order per order_id, and its status (issue 12)', function () {
+  this.timeout(30_000);
+  let stack: TestStack;
+  let receiver: ReceiverServer | undefined;
+  let logs: LogCollector;
+
+  before(async () => {
+    stack = await startTestStack({ stage: 'idempotency', processingTimeMs: 300 });
+  });
+  after(() => stack?.stop());
+  afterEach(async () => {
+    await receiver?.stop();
+    receiver = undefined;
+  });
+
+  interface Started {
+    url: string;
+    publishes: RecordedCall[];
+    sns: ReturnType<typeof createSnsClient>;
+    dynamodb: DynamoDBClient;
+  }
+
+  /** A receiver as main.ts wires it, on the stack's topic and table, its SNS calls recorded. */
+  async function start({ snsAttempts = 3, now }: { snsAttempts?: number; now?: () => number } = {}): Promise<Started> {
+    logs = new LogCollector();
+    const sns = createSnsClient(stack.aws, { maxAttempts: snsAttempts, requestTimeoutMs: 2000 });
+    const publishes = recordPublishBatches(sns);
+    const dynamodb = createDynamoDbClient(stack.aws, { maxAttempts: 1, requestTimeoutMs: 2000 });
+    const { tableName } = stackTable(stack);
+    const orders = new OrderIntake({
+      publisher: new SnsOrderPublisher(sns, stack.resources.topicArn),
+      accepted: new AcceptedRecords({ dynamodb, tableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs: 5000, ...(now ? { now } : {}) }),
+      records: new OrderRecords({ dynamodb, tableName, retentionDays: ORDER_RETENTION_DAYS, ...(now ? { now } : {}) }),
+    });
+    receiver = await startReceiver({ port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2000, logger: createLogger({ component: 'receiver', destination: logs }), processingTimeMs: 0, orders });
+    return { url: receiver.url, publishes, sns, dynamodb };
+  }
+
+  const published = (publishes: RecordedCall[], orderId: string) => publishes.flatMap((call) => call.orderIds).filter((id) => id === orderId).length;
+  const body = (result: HttpResult) => result.body as Record<string, unknown>;
+  const processedLines = (orderId: string) => stack.logs.events('order.processed', (line) => line.order_id === orderId);
+
+  it('answers a repeated POST as the first time: the same message id and Location, and publishes nothing again', async () => {
+    const { url, publishes } = await start();
+    const order = makeOrder('repeat-1');
+    const first = await request(url, 'POST', '/orders/async', { body: order });
+    const again = await request(url, 'POST', '/orders/async', { body: { ...order, items: order.items.map((item) => ({ price: item.price, quantity: item.quantity, product_id: item.product_id })) } });
+    expect([first.status, again.status]).to.deep.equal([202, 202]);
+    expect(body(again).message_id).to.equal(body(first).message_id);
+    expect(first.headers.get('location')).to.equal('/orders/repeat-1');
+    expect(again.headers.get('location')).to.equal('/orders/repeat-1');
+    expect(published(publishes, 'repeat-1')).to.equal(1);
+    expect(logs.events('order.accepted')).to.have.length(1);
+    expect(logs.events('order.repeated', (line) => line.order_id === 'repeat-1')).to.have.length(1);
+  });
+
+  it('publishes 20 concurrent POSTs of one order once, and answers each 202 with its message id', async () => {
+    const { url, publishes } = await start();
+    const order = makeOrder('concurrent-1');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => request(url, 'POST', '/orders/async', { body: order })));
+    expect(answers.map((answer) => answer.status)).to.deep.equal(answers.map(() => 202));
+    expect(new Set(answers.map((answer) => body(answer).message_id)).size).to.equal(1);
+    expect(published(publishes, 'concurrent-1')).to.equal(1);
+  });
+
+  it('refuses the same order_id with another body: 409 order_conflict, concurrently and afterwards, nothing published', async () => {
+    const { url, publishes } = await start();
+    const order = makeOrder('conflict-1');
+    const other = { ...order, customer_id: order.customer_id + 1 };
+    const [first, concurrent] = await Promise.all([request(url, 'POST', '/orders/async', { body: order }), request(url, 'POST', '/orders/async', { body: other })]);
+    const later = await request(url, 'POST', '/orders/async', { body: other });
+    expect(first.status).to.equal(202);
+    for (const refused of [concurrent, later]) {
+      expect(refused.status).to.equal(409);
+      expect((body(refused).error as { code: string }).code).to.equal('order_conflict');
+    }
+    expect(published(publishes, 'conflict-1')).to.equal(1);
+    expect(logs.events('order.conflict')).to.have.length(2);
+  });
+
+  it('finds an order right after its 202, and answers 404 order_not_found for an id never accepted', async () => {
+    const { url } = await start();
+    const accepted = await request(url, 'POST', '/orders/async', { body: makeOrder('status-1') });
+    const status = await request(url, 'GET', accepted.headers.get('location') ?? '');
+    expect(status.status).to.equal(200);
+    // Accepted, or already claimed by the stack's processor: found either way, with its message id.
+    expect(body(status)).to.include({ order_id: 'status-1', message_id: body(accepted).message_id });
+    expect(body(status).status).to.be.oneOf(['accepted', 'processing', 'processed']);
+    const missing = await request(url, 'GET', '/orders/never-sent');
+    expect(missing.status).to.equal(404);
+    expect(body(missing)).to.deep.equal({ error: { code: 'order_not_found', message: 'no order never-sent was accepted (or its records expired)' } });
+  });
+
+  it('shows the order processing, then processed on its path with attempts, timings and result', async () => {
+    const { url } = await start();
+    await request(url, 'POST', '/orders/async', { body: makeOrder('status-2') });
+    const statusOf = async () => body(await request(url, 'GET', '/orders/status-2'));
+    await eventually('the ecs path to claim the order', async () => (await statusOf()).status === 'processing');
+    const processing = (await statusOf()).paths as Record<string, Record<string, unknown>>;
+    expect(processing.ecs).to.include({ status: 'processing', attempts: 1 });
+    expect(processing.ecs).to.have.property('lease_until');
+    await eventually('the order to be processed', async () => (await statusOf()).status === 'processed');
+    const done = (await statusOf()).paths as Record<string, Record<string, unknown>>;
+    expect(done.ecs).to.include({ status: 'processed', attempts: 1 });
+    expect(done.ecs?.processing_ms).to.be.a('number');
+    expect(done.ecs?.result).to.include({ order_id: 'status-2', path: 'ecs' });
+    expect(done.ecs).to.not.have.property('lease_until');
+  });
+
+  it('a client that retries a 503 whose publishes in fact reached the topic gets one effect', async () => {
+    // Every SDK attempt of the first request reaches fauxqs and loses its answer: three copies
+    // queued, and the client told 503. Its retry is published again (no record was written).
+    const { url, sns, publishes } = await start({ snsAttempts: 3 });
+    const loss = loseAnswers(sns, 3);
+    const order = makeOrder('retried-503');
+    const first = await request(url, 'POST', '/orders/async', { body: order });
+    expect(first.status).to.equal(503);
+    expect(loss.lost()).to.equal(3);
+    const retry = await request(url, 'POST', '/orders/async', { body: order });
+    expect(retry.status).to.equal(202);
+    expect(published(publishes, 'retried-503')).to.equal(2);
+    await eventually('every copy to be delivered', () => stack.logs.events('order.duplicate', (line) => line.order_id === 'retried-503').length === 3, 15_000);
+    expect(processedLines('retried-503')).to.have.length(1);
+  });
+
+  it('a record write that fails after the publish is a 503; the retry is answered 202 and the order takes effect once', async () => {
+    const { url, dynamodb } = await start();
+    let failed = 0;
+    dynamodb.middlewareStack.add(
+      (next) => async (args) => {
+        if (failed === 0 && isWrite(args)) {
+          failed += 1;
+          throw Object.assign(new Error('the table is unavailable'), { name: 'InternalServerError', $fault: 'server', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failFirstWrite' },
+    );
+    const order = makeOrder('record-failed');
+    const first = await request(url, 'POST', '/orders/async', { body: order });
+    expect(first.status).to.equal(503);
+    expect(logs.events('order.publish_failed')[0]).to.include({ step: 'record' });
+    const retry = await request(url, 'POST', '/orders/async', { body: order });
+    expect(retry.status).to.equal(202);
+    await eventually('the second copy to be delivered', () => stack.logs.events('order.duplicate', (line) => line.order_id === 'record-failed').length === 1, 15_000);
+    expect(processedLines('record-failed')).to.have.length(1);
+  });
+
+  it('forgets an order past its retention: 404, and the same order_id is a new order', async () => {
+    let now = Date.now();
+    const { url, publishes } = await start({ now: () => now });
+    await request(url, 'POST', '/orders/async', { body: makeOrder('expiring-1') });
+    expect((await request(url, 'GET', '/orders/expiring-1')).status).to.equal(200);
+    now += (ORDER_RETENTION_DAYS + 1) * 86_400_000;
+    expect((await request(url, 'GET', '/orders/expiring-1')).status).to.equal(404);
+    expect((await request(url, 'POST', '/orders/async', { body: { ...makeOrder('expiring-1'), customer_id: 7 } })).status).to.equal(202);
+    expect(published(publishes, 'expiring-1')).to.equal(2);
+  });
+});
+
+/** A BatchWriteItem call (the receiver's accepted-record writes), by its input. */
+function isWrite(args: { input: unknown }): boolean {
+  const items = (args.input as { RequestItems?: Record<string, unknown> }).RequestItems;
+  return Object.values(items ?? {}).some((requests) => Array.isArray(requests) && requests.some((request) => typeof request === 'object' && request !== null && 'PutRequest' in request));
+}

@@ -25,8 +25,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BASELINE_MODULE = 'bench-receiver.mjs';
 
 /** What BASELINE_MODULE exports (the interfaces used did not change since the baseline). */
+/** The baseline's startReceiver, as it was at BASELINE_COMMIT: it took a publisher. */
 export interface BaselineReceiverModule {
-  startReceiver: typeof startReceiver;
+  startReceiver: (
+    options: Omit<Parameters<typeof startReceiver>[0], 'orders'> & { publisher: { publish: (...args: never[]) => Promise<string> } },
+  ) => ReturnType<typeof startReceiver>;
   SnsOrderPublisher: new (sns: ReturnType<typeof createSnsClient>, topicArn: string) => { publish: (...args: never[]) => Promise<string> };
   createSnsClient: typeof createSnsClient;
   createLogger: typeof createLogger;

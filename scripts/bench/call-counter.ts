@@ -20,7 +20,8 @@ export function awsAction(headers: Record<string, string | string[] | undefined>
 }
 
 /**
- * Counts every AWS API call the fauxqs emulator started inside `start` serves, by action: one
+ * Counts every AWS API call the fauxqs emulator started inside `start` serves, by action (and every
+ * DynamoDB call any HTTP server of this process serves: dynalite beside it): one
  * HTTP request is one call, whatever it carries (a PublishBatch of ten entries is one call, as AWS
  * bills it; an SDK retry is another call). fauxqs is a fastify app; fastify announces every new
  * instance on the `fastify.initialization` diagnostics channel, and the counter hooks the first
@@ -43,6 +44,14 @@ export async function withCallCounter<T>(start: () => Promise<T>): Promise<{ sta
     fastify.get(CALLS_PATH, async () => ({ ...counts }));
   };
   subscribe('fastify.initialization', onInstance);
+  // DynamoDB calls to dynalite in the same process (a plain node:http server): counted as they start.
+  subscribe('http.server.request.start', (message: unknown) => {
+    const target = (message as { request?: { headers?: Record<string, string | string[] | undefined> } }).request?.headers?.['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('DynamoDB_')) {
+      const action = target.slice(target.lastIndexOf('.') + 1);
+      counts[action] = (counts[action] ?? 0) + 1;
+    }
+  });
   let started: T;
   try {
     started = await start();

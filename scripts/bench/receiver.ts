@@ -28,6 +28,9 @@ export interface ReceiverBenchSettings {
 /** SNS actions that publish: each call counts once, whatever number of entries it carries. */
 export const SNS_PUBLISH_ACTIONS = ['Publish', 'PublishBatch'] as const;
 
+/** The orders table's actions the receiver sends: the accepted-record lookups and writes. */
+export const RECEIVER_TABLE_ACTIONS = ['BatchGetItem', 'BatchWriteItem', 'GetItem', 'PutItem', 'Query'] as const;
+
 /** One row of the async table: what the targets and the cost model read. */
 export interface ReceiverRow {
   key: ReceiverTargetKey;
@@ -41,6 +44,8 @@ export interface ReceiverRow {
   cpuMsPerOrder: number;
   /** SNS publishing calls (Publish + PublishBatch) per accepted order, over every round. */
   snsCallsPerOrder: number;
+  /** Orders table calls per accepted order, over every round (the receiver only). */
+  tableCallsPerOrder: number;
   /** Every AWS call the emulator served during the rounds, by action. */
   calls: CallCounts;
   accepted: number;
@@ -106,7 +111,7 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
   const s = settings;
   return withTargets(async (start) => {
     const emulator = await start('emulator');
-    const env = (stage: string, extra: Record<string, string> = {}) => ({ BENCH_EMULATOR_URL: emulator.url, BENCH_STAGE: stage, PROCESSING_TIME_MS: '0', ...extra });
+    const env = (stage: string, extra: Record<string, string> = {}) => ({ BENCH_EMULATOR_URL: emulator.url, BENCH_DYNAMODB_URL: emulator.dynamodbUrl ?? '', BENCH_STAGE: stage, PROCESSING_TIME_MS: '0', ...extra });
     const baseline = baselineTree();
     const contenders: Contender[] = [
       { key: 'receiver', name: 'receiver (containers/receiver as built)', kind: 'receiver', env: env('bench-receiver') },
@@ -225,6 +230,7 @@ function rowOf(contender: Contender, connections: number, rounds: Round[]): Rece
     p99Ms: latency.p99,
     cpuMsPerOrder: median(rounds.map((round) => round.cpuMs / round.accepted)),
     snsCallsPerOrder: accepted > 0 ? sumCalls(calls, SNS_PUBLISH_ACTIONS) / accepted : Number.NaN,
+    tableCallsPerOrder: accepted > 0 ? sumCalls(calls, RECEIVER_TABLE_ACTIONS) / accepted : Number.NaN,
     calls,
     accepted,
     notAccepted: rounds.reduce((sum, round) => sum + unexpected(round.load, 202), 0),
@@ -241,7 +247,7 @@ function asyncTable(rows: ReceiverRow[], rounds: Round[][]): Table {
   const today = rows.find((row) => row.key === 'today');
   const fastify = rows.find((row) => row.key === 'fastify');
   return {
-    headers: ['target', 'orders/s', "vs today's", 'vs fastify', 'each round', 'p50 ms', 'p99 ms', 'CPU ms/order', 'SNS calls/order', 'SNS calls (all rounds)', 'emulator CPU ms/order', 'not 202'],
+    headers: ['target', 'orders/s', "vs today's", 'vs fastify', 'each round', 'p50 ms', 'p99 ms', 'CPU ms/order', 'SNS calls/order', 'SNS calls (all rounds)', 'table calls/order', 'table calls (all rounds)', 'emulators CPU ms/order', 'not 202'],
     rows: rows.map((row, index) => [
       row.name,
       fmt(row.ordersPerSecond),
@@ -253,6 +259,8 @@ function asyncTable(rows: ReceiverRow[], rounds: Round[][]): Table {
       fmt(row.cpuMsPerOrder),
       row.key === 'bare' ? '—' : fmtCalls(row.snsCallsPerOrder),
       describeCalls(row.calls, SNS_PUBLISH_ACTIONS),
+      row.key === 'receiver' ? fmtCalls(row.tableCallsPerOrder) : '—',
+      describeCalls(row.calls, RECEIVER_TABLE_ACTIONS),
       fmt(median((rounds[index] ?? []).map((round) => round.emulatorCpuMs / round.accepted))),
       String(row.notAccepted),
     ]),

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
-import { SNS_CLIENT_OPTIONS, SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
+import { createOrderIntake } from '../../containers/receiver/order-intake.ts';
 import { startReceiver } from '../../containers/receiver/server.ts';
-import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
+import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { createOrdersTable, startDynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { provisionMessaging } from '../../local/provision.ts';
 import { BASELINE_MODULE, type BaselineReceiverModule } from './baseline.ts';
 import { withCallCounter } from './call-counter.ts';
@@ -22,7 +22,7 @@ import { listenOnLoopback, perOrderPublisher } from './peers/order-work.ts';
  * real receiver, wired as containers/receiver/main.ts wires it, publishing to the emulator at
  * BENCH_EMULATOR_URL, logging as it does in production, to /dev/null), `receiver-baseline` (the
  * receiver of the tree in BENCH_BASELINE_DIR, scripts/bench/baseline.ts, wired as its main.ts
- * wired it), `receiver-stub` (the receiver whose publisher answers at once, without SNS), or a
+ * wired it), or a
  * receiver peer doing the same work per order with one SNS Publish each (scripts/bench/peers/):
  * `koa-peer`, `fastify-peer`, `http-peer`. Every target listens on loopback. Prints {"url": ...}
  * once it listens; SIGTERM stops it. scripts/bench/targets.ts runs this file as an esbuild bundle
@@ -48,12 +48,14 @@ async function startBare(delayMs: number): Promise<{ url: string; stop: Stop }> 
   return listenOnLoopback(server);
 }
 
-async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: Stop }> {
+async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<{ url: string; dynamodbUrl?: string; stop: Stop }> {
   if (mode === 'emulator') {
+    // The AWS emulators the pipeline talks to, in one process whose CPU and calls are counted together.
     const { started: emulator } = await withCallCounter(() => startFauxqs({ port: 0, logger: false }));
-    return { url: `http://127.0.0.1:${emulator.port}`, stop: () => emulator.stop() };
+    const dynamodb = await startDynamoEmulator();
+    return { url: `http://127.0.0.1:${emulator.port}`, dynamodbUrl: dynamodb.url, stop: () => Promise.all([emulator.stop(), dynamodb.stop()]) };
   }
-  const aws: AwsConfig = { region: 'us-east-1', endpoint: env.BENCH_EMULATOR_URL ?? '' };
+  const aws: AwsConfig = { region: 'us-east-1', endpoint: env.BENCH_EMULATOR_URL ?? '', dynamodbEndpoint: env.BENCH_DYNAMODB_URL };
   const stage = env.BENCH_STAGE ?? 'bench';
   const topicArn = async () => (await provisionMessaging({ sns: createSnsClient(aws), sqs: createSqsClient(aws), stage, mode: 'ecs' })).topicArn;
   if (mode === 'koa-peer') return startKoaPeer(perOrderPublisher(createSnsClient(aws), await topicArn()));
@@ -82,29 +84,15 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
       shutdownTimeoutMs: 5000,
       logger,
       processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
-      publisher: new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), await topicArn(), {
-        maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets,
-        logger,
-      }),
+      orders: createOrderIntake({ aws, topicArn: await topicArn(), ordersTableName: await createOrdersTable(createDynamoDbClient(aws), stage), logger }),
     });
     return { url: receiver.url, stop: () => receiver.stop() };
   }
-  if (mode === 'receiver-stub') {
-    const receiver = await startReceiver({
-      port: 0,
-      host: '127.0.0.1',
-      shutdownTimeoutMs: 5000,
-      processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
-      logger: createLogger({ component: 'receiver', destination: devNull() }),
-      publisher: { publish: () => Promise.resolve(randomUUID()) },
-    });
-    return { url: receiver.url, stop: () => receiver.stop() };
-  }
-  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-baseline, receiver-stub, koa-peer, fastify-peer or http-peer`);
+  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-baseline, koa-peer, fastify-peer or http-peer`);
 }
 
 const target = await start(process.argv[2], process.env);
-process.stdout.write(`${JSON.stringify({ url: target.url })}\n`);
+process.stdout.write(`${JSON.stringify({ url: target.url, ...(target.dynamodbUrl ? { dynamodbUrl: target.dynamodbUrl } : {}) })}\n`);
 process.once('SIGTERM', () => {
   void target.stop().finally(() => process.exit(0));
 });

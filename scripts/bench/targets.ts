@@ -43,6 +43,8 @@ export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-baseline' 
 
 export interface Target {
   url: string;
+  /** The emulator target's DynamoDB endpoint (dynalite, in the same process as fauxqs). */
+  dynamodbUrl?: string | undefined;
   child: ChildProcess;
   /** CPU time (user + system) the target's process has used so far, in ms; undefined off Linux. */
   cpuMs(): number | undefined;
@@ -72,7 +74,7 @@ export async function startTarget(kind: TargetKind, env: Record<string, string> 
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
+  const announced = await new Promise<{ url: string; dynamodbUrl?: string }>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(() => fail(new Error(`${kind} did not start within ${timeoutMs} ms`)), timeoutMs);
     const fail = (error: Error) => {
@@ -85,14 +87,15 @@ export async function startTarget(kind: TargetKind, env: Record<string, string> 
       const line = buffered.split('\n').find((candidate) => candidate.startsWith('{"url"'));
       if (line) {
         clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
+        resolve(JSON.parse(line) as { url: string; dynamodbUrl?: string });
       }
     });
     child.once('exit', (code) => fail(new Error(`${kind} exited (status ${String(code)}) before it listened`)));
   });
   child.removeAllListeners('exit');
   return {
-    url,
+    url: announced.url,
+    dynamodbUrl: announced.dynamodbUrl,
     child,
     cpuMs: () => processCpuMs(child.pid),
     async stop() {

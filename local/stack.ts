@@ -26,6 +26,8 @@ export interface LocalStackOptions {
   emulatorEndpoint?: string;
   /** Use a DynamoDB emulator that is already running instead of starting dynalite. */
   dynamodbEndpoint?: string;
+  /** dynalite's port; 0 (the default) picks a free one. Ignored when `dynamodbEndpoint` is given. */
+  dynamodbPort?: number;
   /** Where the emulator keeps its state, so that a later start resumes it (in memory when absent). */
   dataDir?: string;
   processingTimeMs: number;
@@ -102,7 +104,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   try {
     // DynamoDB on a port of its own (dynalite), its data beside fauxqs's in the same folder.
-    dynamodb = options.dynamodbEndpoint ? undefined : await startDynamoEmulator(options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
+    dynamodb = options.dynamodbEndpoint
+      ? undefined
+      : await startDynamoEmulator({ port: options.dynamodbPort ?? 0, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) });
     const aws: AwsConfig = { region: options.region ?? 'us-east-1', endpoint: emulatorUrl, dynamodbEndpoint: options.dynamodbEndpoint ?? dynamodb?.url };
     const ordersTableName = await createOrdersTable(createDynamoDbClient(aws), stage);
     const sqs = createSqsClient(aws);

@@ -26,7 +26,7 @@ cold starts, warm reuse, its memory size and timeout, and throttling beyond its 
 Its START, END and REPORT lines are in the log: grep "Init Duration" finds the cold starts, and
 npm run logs -- --local --cold-starts sums them up.
 
-Environment: PORT (8080), EMULATOR_PORT (4566), STATS_PORT (4567), PROCESSING_TIME_MS (3000),
+Environment: PORT (8080), EMULATOR_PORT (4566), STATS_PORT (4567), DYNAMODB_PORT (4568), PROCESSING_TIME_MS (3000),
 PROCESSOR_CONCURRENCY (100), LOG_LEVEL (info), LOCAL_DATA_DIR (local/data),
 LAMBDA_CONCURRENCY (unset), LAMBDA_MEMORY_MB (256), LAMBDA_IDLE_SECONDS (300).`;
 
@@ -42,6 +42,7 @@ const PORT_VARIABLES = (options: StartOptions): [number, string][] => [
   [options.port, 'PORT (or --port)'],
   [options.emulatorPort, 'EMULATOR_PORT'],
   [options.statsPort, 'STATS_PORT'],
+  [options.dynamodbPort ?? 0, 'DYNAMODB_PORT'],
 ];
 
 function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
@@ -72,6 +73,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'he
     port: reader.integer('PORT', 8080, 0, 65535),
     emulatorPort: reader.integer('EMULATOR_PORT', 4566, 0, 65535),
     statsPort: reader.integer('STATS_PORT', 4567, 0, 65535),
+    dynamodbPort: reader.integer('DYNAMODB_PORT', 4568, 0, 65535),
     processingTimeMs: reader.integer('PROCESSING_TIME_MS', 3000, 0, 600_000),
     concurrency: reader.integer('PROCESSOR_CONCURRENCY', 100, 1, 1000),
     ...(lambdaConcurrency !== undefined ? { lambdaConcurrency } : {}),
@@ -88,8 +90,9 @@ function banner(options: StartOptions, stack: Awaited<ReturnType<typeof startLoc
   return [
     '',
     `ordersync is running locally (processor: ${options.mode}: ${paths[options.mode]})`,
-    `  receiver        ${stack.receiverUrl}   GET /health, POST /orders/sync, POST /orders/async`,
+    `  receiver        ${stack.receiverUrl}   GET /health, POST /orders/sync, POST /orders/async, GET /orders/{order_id}`,
     `  emulator        ${stack.emulatorUrl}   SNS + SQS (fauxqs)`,
+    `  DynamoDB        ${stack.aws.dynamodbEndpoint ?? ''}   orders table ${stack.ordersTableName} (dynalite)`,
     `  topic           ${stack.resources.topicArn}`,
     `  orders queue    ${stack.resources.ordersQueueUrl}`,
     `  orders DLQ      ${stack.resources.ordersDeadLetterQueueUrl}`,
@@ -100,12 +103,14 @@ function banner(options: StartOptions, stack: Awaited<ReturnType<typeof startLoc
       : [
           `  Lambda          ${options.lambdaMemoryMb} MB, ${options.lambdaConcurrency ? `reserved concurrency ${options.lambdaConcurrency}` : `unreserved (account limit ${ACCOUNT_CONCURRENCY})`}; cold starts: npm run logs -- --local --cold-starts`,
         ]),
-    `  local state     ${options.dataDir}   (queued orders survive a restart; --fresh starts empty)`,
+    `  local state     ${options.dataDir}   (queued orders and the table survive a restart; --fresh starts empty)`,
     `  stats           ${statsUrl}   (what npm run monitor reads)`,
     '',
     'Send a first order:',
     `  curl -i -X POST ${stack.receiverUrl}/orders/async -H 'content-type: application/json' \\`,
     `    -d '${SEED_ORDER}'`,
+    'and ask where it stands (the 202\'s Location):',
+    `  curl -s ${stack.receiverUrl}/orders/001`,
     '',
     'Logs follow as JSON lines (look for "event":"order.processed"). Ctrl-C stops everything.',
     '',
@@ -133,7 +138,7 @@ async function main(): Promise<void> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     const port = (error as { port?: number }).port;
-    const variable = PORT_VARIABLES(options).find(([value]) => value === port)?.[1] ?? 'PORT, EMULATOR_PORT or STATS_PORT';
+    const variable = PORT_VARIABLES(options).find(([value]) => value === port)?.[1] ?? 'PORT, EMULATOR_PORT, STATS_PORT or DYNAMODB_PORT';
     const message =
       code === 'EADDRINUSE'
         ? `cannot start: port ${port ?? ''} is already in use (set ${variable} to another port)`

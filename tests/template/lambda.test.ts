@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
+import { loadLambdaConfig } from '../../lib/config.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { buildLambdaBundle, localLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
 import { ROOT } from '../../scripts/package-stack.ts';
@@ -60,9 +61,22 @@ describe('template: Lambda processOrder', function () {
 
   it('gets the settings it reads, with source maps on, and a timeout above the processing time', () => {
     const fn = props(template, 'ProcessOrderLambdaFunction');
-    expect(Object.keys(fn.Environment.Variables).sort()).to.deep.equal(['LOG_LEVEL', 'NODE_OPTIONS', 'PROCESSING_TIME_MS']);
+    expect(Object.keys(fn.Environment.Variables).sort()).to.deep.equal(['LOG_LEVEL', 'NODE_OPTIONS', 'ORDERS_TABLE_NAME', 'PROCESSING_TIME_MS']);
     expect(fn.Environment.Variables.NODE_OPTIONS).to.include('--enable-source-maps');
     expect(fn.Timeout * 1000).to.be.greaterThan(2 * Number(fn.Environment.Variables.PROCESSING_TIME_MS));
+  });
+
+  it('gets the orders table as ORDERS_TABLE_NAME in every mode, and its configuration is valid with it', () => {
+    for (const { template: modeTemplate, mode } of stacks) {
+      const variables = props(modeTemplate, 'ProcessOrderLambdaFunction').Environment.Variables as Record<string, unknown>;
+      expect(variables.ORDERS_TABLE_NAME, mode).to.deep.equal(ref('OrdersTable'));
+      // What the function sees on AWS: the Ref resolved to the table's name; AWS_REGION is Lambda's own.
+      const tableName = props(modeTemplate, 'OrdersTable').TableName as string;
+      const env = Object.fromEntries(
+        Object.entries(variables).map(([name, value]) => [name, JSON.stringify(value) === JSON.stringify(ref('OrdersTable')) ? tableName : String(value)]),
+      );
+      expect(loadLambdaConfig({ ...env, AWS_REGION: 'us-east-1' }).ordersTableName, mode).to.equal(`ordersync-${STAGE}-orders`);
+    }
   });
 
   it('is triggered by the orders topic (lambda, both)', () => {

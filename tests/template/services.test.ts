@@ -24,6 +24,7 @@ const DEPLOYED: Record<string, string> = {
   '{"Ref":"OrdersTopic"}': 'arn:aws:sns:us-east-1:123456789012:ordersync-dev-orders',
   '{"Ref":"OrdersQueue"}': 'https://sqs.us-east-1.amazonaws.com/123456789012/ordersync-dev-orders',
   '{"Ref":"AWS::Region"}': 'us-east-1',
+  '{"Ref":"OrdersTable"}': 'ordersync-dev-orders',
 };
 
 function deployedEnv(template: CloudFormationTemplate, task: string): Env {
@@ -74,11 +75,12 @@ describe('template: ECS services', function () {
   it('gives the receiver exactly the configuration it reads, and it is valid', () => {
     const env = deployedEnv(template, 'ReceiverTask');
     expect(Object.keys(env).sort()).to.deep.equal(
-      ['AWS_REGION', 'LOG_LEVEL', 'ORDERS_TOPIC_ARN', 'PORT', 'PROCESSING_TIME_MS', 'SHUTDOWN_TIMEOUT_MS'].sort(),
+      ['AWS_REGION', 'LOG_LEVEL', 'ORDERS_TABLE_NAME', 'ORDERS_TOPIC_ARN', 'PORT', 'PROCESSING_TIME_MS', 'SHUTDOWN_TIMEOUT_MS'].sort(),
     );
     expect(environment(template, 'ReceiverTask').ORDERS_TOPIC_ARN).to.deep.equal(ref('OrdersTopic'));
+    expect(environment(template, 'ReceiverTask').ORDERS_TABLE_NAME).to.deep.equal(ref('OrdersTable'));
     const config = loadReceiverConfig(env);
-    expect(config).to.deep.include({ port: 8080, processingTimeMs: 3000, logLevel: 'info' });
+    expect(config).to.deep.include({ port: 8080, processingTimeMs: 3000, logLevel: 'info', ordersTableName: 'ordersync-dev-orders' });
   });
 
   it('gives the processor exactly the configuration it reads, and it is valid', () => {
@@ -88,6 +90,7 @@ describe('template: ECS services', function () {
         'AWS_REGION',
         'LOG_LEVEL',
         'ORDERS_QUEUE_URL',
+        'ORDERS_TABLE_NAME',
         'PROCESSING_TIME_MS',
         'PROCESSOR_CONCURRENCY',
         'PROCESSOR_RETRY_DELAY_SECONDS',
@@ -96,8 +99,22 @@ describe('template: ECS services', function () {
       ].sort(),
     );
     expect(environment(template, 'ProcessorTask').ORDERS_QUEUE_URL).to.deep.equal(ref('OrdersQueue'));
+    expect(environment(template, 'ProcessorTask').ORDERS_TABLE_NAME).to.deep.equal(ref('OrdersTable'));
     const config = loadProcessorConfig(env);
-    expect(config).to.deep.include({ concurrency: 100, processingTimeMs: 3000, waitTimeSeconds: 20, shutdownTimeoutMs: 25_000 });
+    expect(config).to.deep.include({
+      concurrency: 100,
+      processingTimeMs: 3000,
+      waitTimeSeconds: 20,
+      shutdownTimeoutMs: 25_000,
+      ordersTableName: 'ordersync-dev-orders',
+    });
+  });
+
+  it('gives every task the orders table as ORDERS_TABLE_NAME in every mode', () => {
+    for (const { template: modeTemplate, mode } of stacks) {
+      const tasks = mode === 'lambda' ? ['ReceiverTask'] : ['ReceiverTask', 'ProcessorTask'];
+      for (const task of tasks) expect(environment(modeTemplate, task).ORDERS_TABLE_NAME, `${mode} ${task}`).to.deep.equal(ref('OrdersTable'));
+    }
   });
 
   it('takes PROCESSOR_CONCURRENCY and PROCESSING_TIME_MS from stage parameters', async () => {

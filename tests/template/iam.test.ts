@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { ROOT } from '../../scripts/package-stack.ts';
 import {
   allModes,
   asArray,
@@ -28,6 +30,33 @@ function allStatements(template: CloudFormationTemplate): { where: string; state
     ),
   );
   return [...roleStatements(template).map(({ role, statement }) => ({ where: role, statement })), ...ofPolicies];
+}
+
+/**
+ * The orders table (issue 12): what each component may do on it, on its ARN and nothing else.
+ * The receiver looks up and writes accepted records in batches (BatchGetItem, BatchWriteItem) and
+ * answers the status resource with one Query; it reads no single item. The processor and the
+ * Lambda send exactly what lib/order-records.ts sends for a path: conditional UpdateItem (the claim
+ * and its later changes), conditional PutItem (a claim over an expired record), GetItem (the path's
+ * record by its key). No Query: status() is the receiver's.
+ */
+const ORDERS_TABLE_ARN = getAtt('OrdersTable', 'Arn');
+const RECEIVER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'];
+const PATH_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const LAMBDA_ROLE = 'ProcessOrderIamRoleLambdaExecution';
+
+/** The DynamoDB commands lib/order-records.ts sends, as IAM actions. */
+function orderRecordsActions(): string[] {
+  const source = readFileSync(`${ROOT}/lib/order-records.ts`, 'utf8');
+  const sent = [...source.matchAll(/new (\w+)Command\(/g)].map((match) => `dynamodb:${match[1]}`);
+  return [...new Set(sent)].sort();
+}
+
+/** Every statement, in any role or policy, that grants a DynamoDB action. */
+function dynamodbStatements(template: CloudFormationTemplate): { where: string; statement: PolicyStatement }[] {
+  return allStatements(template).filter(({ statement }) =>
+    asArray(statement.Action).some((action) => action.toLowerCase().startsWith('dynamodb:')),
+  );
 }
 
 const pullAndLog = (repository: string) => [
@@ -70,20 +99,51 @@ describe('template: IAM', function () {
     }
   });
 
-  it('lets the receiver publish to the orders topic and do nothing else', () => {
-    expect(statementsOf(template, 'ReceiverTaskRole')).to.deep.equal([{ actions: ['sns:Publish'], resource: ref('OrdersTopic') }]);
+  it('lets the receiver publish to the orders topic, record and read orders in the orders table, and do nothing else', () => {
+    expect(statementsOf(template, 'ReceiverTaskRole')).to.deep.equal([
+      { actions: ['sns:Publish'], resource: ref('OrdersTopic') },
+      { actions: RECEIVER_TABLE_ACTIONS, resource: ORDERS_TABLE_ARN },
+    ]);
     expect(props(template, 'ReceiverTask').TaskRoleArn).to.deep.equal(getAtt('ReceiverTaskRole', 'Arn'));
   });
 
-  it('lets the processor receive, delete, re-time and inspect orders-queue messages and do nothing else', () => {
+  it('lets the processor receive, delete, re-time and inspect orders-queue messages, claim orders in the orders table, and do nothing else', () => {
     // DeleteMessageBatch and ChangeMessageVisibilityBatch are authorized by the non-batch actions.
     expect(statementsOf(template, 'ProcessorTaskRole')).to.deep.equal([
       {
         actions: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
         resource: getAtt('OrdersQueue', 'Arn'),
       },
+      { actions: PATH_TABLE_ACTIONS, resource: ORDERS_TABLE_ARN },
     ]);
     expect(props(template, 'ProcessorTask').TaskRoleArn).to.deep.equal(getAtt('ProcessorTaskRole', 'Arn'));
+  });
+
+  it('gives the orders table to the receiver, processor and Lambda roles only, each its own actions on the table ARN alone, in every mode', () => {
+    for (const { template: modeTemplate, mode } of stacks) {
+      const granted = dynamodbStatements(modeTemplate).map(({ where, statement }) => ({
+        where,
+        actions: asArray(statement.Action).sort(),
+        resource: statement.Resource,
+        condition: statement.Condition,
+      }));
+      const expected = [
+        { where: 'ReceiverTaskRole', actions: RECEIVER_TABLE_ACTIONS, resource: ORDERS_TABLE_ARN, condition: undefined },
+        ...(mode === 'lambda' ? [] : [{ where: 'ProcessorTaskRole', actions: PATH_TABLE_ACTIONS, resource: ORDERS_TABLE_ARN, condition: undefined }]),
+        { where: LAMBDA_ROLE, actions: PATH_TABLE_ACTIONS, resource: ORDERS_TABLE_ARN, condition: undefined },
+      ];
+      expect(granted, mode).to.have.deep.members(expected);
+    }
+  });
+
+  it('grants the processor and the Lambda exactly the DynamoDB commands lib/order-records.ts sends, less Query (status(), the receiver\'s)', () => {
+    // If the store starts sending another command on a path, this says which role lacks it; if it
+    // stops sending one, which role has one too many.
+    const pathActions = orderRecordsActions().filter((action) => action !== 'dynamodb:Query');
+    for (const role of ['ProcessorTaskRole', LAMBDA_ROLE]) {
+      const actions = statementsOf(template, role).flatMap((statement) => statement.actions).filter((action) => action.startsWith('dynamodb:'));
+      expect(actions, role).to.deep.equal(pathActions);
+    }
   });
 
   it('lets each task execution role pull only its own image and write only the ECS log group', () => {

@@ -105,14 +105,19 @@ describe('template: Lambda processOrder', function () {
     }
   });
 
-  it('has a role of its own: its log group and the failure queue, nothing else', () => {
+  it('has a role of its own: its log group, the failure queue and its claims in the orders table, nothing else', () => {
     const role = (props(template, 'ProcessOrderLambdaFunction').Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     expect(role).to.equal('ProcessOrderIamRoleLambdaExecution');
     const statements = statementsOf(template, role);
-    expect(statements).to.have.length(2);
+    expect(statements).to.have.length(3);
     expect(statements[0]?.actions).to.deep.equal(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(JSON.stringify(statements[0]?.resource)).to.include(`log-group:/aws/lambda/ordersync-${STAGE}-processOrder:*:*`);
     expect(statements[1]).to.deep.equal({ actions: ['sqs:SendMessage'], resource: getAtt('LambdaFailureQueue', 'Arn') });
+    // What lib/order-records.ts sends for a path (tests/template/iam.test.ts checks it against the code).
+    expect(statements[2]).to.deep.equal({
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resource: getAtt('OrdersTable', 'Arn'),
+    });
   });
 
   it('leaves no shared Lambda role behind', () => {

@@ -18,6 +18,7 @@ import {
   expectImagesBuiltAndPushed,
   IMAGE_TAG,
   imageWork,
+  ordersTableSettingsMotoIgnores,
   Rehearsal,
   repositoryName,
   stackName,
@@ -44,8 +45,9 @@ import { imageEnv, startTask, taskEnv, type RunningTask } from './tasks.ts';
  *                     the removal
  *
  * What moto does not do is said in the output, never papered over: moto-server.py prints the
- * four moto defects it corrects, and the resource types moto's CloudFormation skips are listed
- * and must each be covered by a template test (moto-coverage.ts).
+ * four moto defects it corrects, the resource types moto's CloudFormation skips are listed
+ * and must each be covered by a template test (moto-coverage.ts), and so are the orders table's
+ * settings it ignores (TTL, encryption, point-in-time recovery: tests/template/orders-table.test.ts).
  */
 const ECS = 'rehearsal-ecs';
 const LAMBDA = 'rehearsal-lambda';
@@ -97,17 +99,20 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
     const mark = emulator!.mark();
     const run = await rehearsal.remove(stage);
     await expectSuccess(`npm run remove -- --stage ${stage}`, run, mark);
-    const [stack, receiverRepository, processorRepository, queues, topics, { clusterArns }] = await Promise.all([
+    const [stack, receiverRepository, processorRepository, queues, topics, tables, { clusterArns }] = await Promise.all([
       rehearsal.stack(stage),
       rehearsal.repositoryExists(repositoryName(stage, 'receiver')),
       rehearsal.repositoryExists(repositoryName(stage, 'processor')),
       rehearsal.queueUrls(`${stackName(stage)}-`),
       rehearsal.topicArns(),
+      rehearsal.tableNames(`${stackName(stage)}-`),
       emulator!.aws('ecs', 'list-clusters'),
     ]);
     expect(stack, 'the stack after npm run remove').to.equal(undefined);
     expect({ receiver: receiverRepository, processor: processorRepository }, 'repositories').to.deep.equal({ receiver: false, processor: false });
     expect(queues, 'queues of the stage').to.deep.equal([]);
+    // The orders table goes with a non-prod stack (DeletionPolicy Delete; prod's is Retain).
+    expect(tables, 'DynamoDB tables of the stage').to.deep.equal([]);
     expect(topics.filter((arn) => arn.includes(`:${stackName(stage)}-`)), 'topics of the stage').to.deep.equal([]);
     if ((clusterArns as string[]).some((arn) => arn.endsWith(`/${stackName(stage)}`))) {
       note(`moto left the ECS cluster ${stackName(stage)} behind: its CloudFormation has no delete for AWS::ECS::Cluster`);
@@ -146,6 +151,10 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
       const run = await firstDeploy(ECS, 'ecs');
       for (const service of ['ecs.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com']) {
         expect(run.stdout).to.include(`creating the service-linked role for ${service}`);
+      }
+      const ignored = await ordersTableSettingsMotoIgnores(rehearsal, ECS);
+      if (ignored.length > 0) {
+        note(`the deploy created the orders table; moto's CloudFormation ignores its ${ignored.join('; ')}: tests/template/orders-table.test.ts checks them in the template`);
       }
     });
 
@@ -187,6 +196,7 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
       const processorEnv = await environment('processor');
       expect(receiverEnv.ORDERS_TOPIC_ARN).to.equal((await rehearsal.outputs(ECS)).OrdersTopicArn);
       expect(processorEnv.ORDERS_QUEUE_URL).to.equal((await rehearsal.outputs(ECS)).OrdersQueueUrl);
+      for (const env of [receiverEnv, processorEnv]) expect(env.ORDERS_TABLE_NAME).to.equal((await rehearsal.outputs(ECS)).OrdersTableName);
 
       // moto does not create AWS::SNS::Subscription: make the template's own subscription by hand.
       const subscribed = await subscribeAsTheTemplateSays(ECS);
@@ -295,7 +305,7 @@ describe('deploy rehearsal: npm run deploy / remove against moto', function () {
       for (const component of COMPONENTS) expect(await rehearsal.imageTags(repositoryName(ECS, component))).to.include(IMAGE_TAG);
     });
 
-    it('npm run remove deletes the stack with its non-empty repositories, queues and topic', async function () {
+    it('npm run remove deletes the stack with its non-empty repositories, queues, topic and orders table', async function () {
       this.timeout(120_000);
       for (const component of COMPONENTS) expect(await rehearsal.imageTags(repositoryName(ECS, component)), 'images before the removal').to.not.deep.equal([]);
       await removeStage(ECS);

@@ -3,9 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import tableSettings from '../../resources/orders-table.json' with { type: 'json' };
 import { ROOT } from '../../scripts/package-stack.ts';
 import { killProcessGroup } from '../support/child-process.ts';
 import { ACCOUNT, baseEnv, REGION, type Emulator } from './emulator.ts';
+import { taskEnv } from './tasks.ts';
 
 /**
  * Runs `npm run deploy` / `npm run remove` as a user would, against the emulator, with the docker
@@ -26,6 +28,7 @@ export const DOCUMENTED_OUTPUTS = [
   'ProcessorRepositoryUri',
   'ClusterName',
   'EcsLogGroupName',
+  'OrdersTableName',
 ];
 
 export interface RunResult {
@@ -200,6 +203,12 @@ export class Rehearsal {
     return ((await this.emulator.aws('sns', 'list-topics')).Topics as { TopicArn: string }[]).map((topic) => topic.TopicArn);
   }
 
+  /** DynamoDB tables whose names start with prefix. */
+  async tableNames(prefix: string): Promise<string[]> {
+    const { TableNames } = await this.emulator.aws('dynamodb', 'list-tables');
+    return (TableNames as string[]).filter((name) => name.startsWith(prefix));
+  }
+
   async repositoryExists(repository: string): Promise<boolean> {
     const result = await this.emulator.awsResult('ecr', 'describe-repositories', '--repository-names', repository);
     if (result.status === 0) return true;
@@ -256,15 +265,28 @@ export async function expectDeployedStage(rehearsal: Rehearsal, stage: string, m
   }
   expect(outputs.ClusterName).to.equal(prefix);
   expect(outputs.EcsLogGroupName).to.equal(`/ecs/${prefix}`);
+  expect(outputs.OrdersTableName).to.equal(`${prefix}-${tableSettings.name}`);
   // ... and what they name exists in the emulator (moto lists queues with URLs on its own host:
   // compare the names).
   expect(queues.map(queueName)).to.have.members([queueName(outputs.OrdersQueueUrl!), queueName(outputs.OrdersDeadLetterQueueUrl!)]);
-  const [topic, clusters, logGroups] = await Promise.all([
+  const [topic, clusters, logGroups, table, lambda] = await Promise.all([
     aws('sns', 'get-topic-attributes', '--topic-arn', outputs.OrdersTopicArn!),
     aws('ecs', 'describe-clusters', '--clusters', outputs.ClusterName!),
     aws('logs', 'describe-log-groups', '--log-group-name-prefix', outputs.EcsLogGroupName!),
+    aws('dynamodb', 'describe-table', '--table-name', outputs.OrdersTableName!),
+    aws('lambda', 'get-function-configuration', '--function-name', `${prefix}-processOrder`),
   ]);
   expect(topic.Attributes.TopicArn).to.equal(outputs.OrdersTopicArn);
+  // The orders table, created by the deploy with the keys and billing of resources/orders-table.json
+  // (its TTL, encryption and point-in-time recovery: ordersTableSettingsMotoIgnores below).
+  expect(table.Table).to.deep.include({ TableName: outputs.OrdersTableName, TableStatus: 'ACTIVE' });
+  expect(table.Table.KeySchema).to.deep.equal([
+    { AttributeName: tableSettings.partitionKey.name, KeyType: 'HASH' },
+    { AttributeName: tableSettings.sortKey.name, KeyType: 'RANGE' },
+  ]);
+  expect(table.Table.BillingModeSummary?.BillingMode).to.equal(tableSettings.billingMode);
+  // The Lambda exists in every mode and is given the table (moto creates the function; it runs none).
+  expect(lambda.Environment?.Variables?.ORDERS_TABLE_NAME, 'the Lambda’s ORDERS_TABLE_NAME').to.equal(outputs.OrdersTableName);
   expect(clusters.clusters.map((cluster: { status: string }) => cluster.status)).to.deep.equal(['ACTIVE']);
   expect(logGroups.logGroups.map((group: { logGroupName: string }) => group.logGroupName)).to.include(outputs.EcsLogGroupName);
 
@@ -277,6 +299,8 @@ export async function expectDeployedStage(rehearsal: Rehearsal, stage: string, m
   expect(services.map((service) => service.serviceName), 'ECS services').to.deep.equal(expected);
   const containers = await Promise.all(services.map((service) => rehearsal.container(service.taskDefinition)));
   services.forEach((service, index) => {
+    const environment = taskEnv(containers[index]!.environment);
+    expect(environment.ORDERS_TABLE_NAME, `${service.serviceName} ORDERS_TABLE_NAME`).to.equal(outputs.OrdersTableName);
     expect(service.status).to.equal('ACTIVE');
     expect(service.desiredCount, `${service.serviceName} desired count`).to.equal(1);
     expect(containers[index]!.image, `${service.serviceName} image`).to.equal(`${registry()}/${repositoryName(stage, service.serviceName)}:${IMAGE_TAG}`);
@@ -285,6 +309,38 @@ export async function expectDeployedStage(rehearsal: Rehearsal, stage: string, m
   // The service-linked roles the deploy makes sure of (account-wide, so any stage's deploy made them).
   expect(ecsRoles, 'ECS service-linked role').to.have.length(1);
   expect(scalingRoles, 'Application Auto Scaling service-linked role').to.have.length(1);
+}
+
+/**
+ * What moto's CloudFormation leaves out of the deployed orders table, in words for the output:
+ * moto 5.2 creates the table with its keys and billing mode but ignores TimeToLiveSpecification,
+ * SSESpecification and PointInTimeRecoverySpecification (TTL disabled, no SSE description,
+ * point-in-time recovery disabled), and never deletes expired items anyway. Each is checked in the
+ * packaged template instead (tests/template/orders-table.test.ts). A setting moto does apply must
+ * be the template's.
+ */
+export async function ordersTableSettingsMotoIgnores(rehearsal: Rehearsal, stage: string): Promise<string[]> {
+  const aws = rehearsal.emulator.aws;
+  const name = (await rehearsal.outputs(stage)).OrdersTableName!;
+  const [ttl, backups, table] = await Promise.all([
+    aws('dynamodb', 'describe-time-to-live', '--table-name', name),
+    aws('dynamodb', 'describe-continuous-backups', '--table-name', name),
+    aws('dynamodb', 'describe-table', '--table-name', name),
+  ]);
+  const ignored: string[] = [];
+  const ttlStatus = ttl.TimeToLiveDescription?.TimeToLiveStatus as string | undefined;
+  if (ttlStatus === 'ENABLED') {
+    expect(ttl.TimeToLiveDescription.AttributeName, 'TTL attribute').to.equal(tableSettings.expiresAtAttribute);
+  } else {
+    ignored.push(`TTL on ${tableSettings.expiresAtAttribute} (moto says ${ttlStatus ?? 'nothing'})`);
+  }
+  const sse = table.Table.SSEDescription?.Status as string | undefined;
+  if (sse !== 'ENABLED') ignored.push(`encryption with the AWS managed key (moto says ${sse ?? 'nothing'})`);
+  // stage names rehearsed here are not prod: the template asks for point-in-time recovery off.
+  const pitr = backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus as string | undefined;
+  expect(pitr, 'point-in-time recovery of a non-prod stage').to.not.equal('ENABLED');
+  ignored.push('point-in-time recovery (off outside prod, and moto applies none)');
+  return ignored;
 }
 
 /** The docker calls of a first deploy: log in once, then build and push each image, in that order. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import newman, { type NewmanRunOptions, type NewmanRunSummary } from 'newman';
+import { processedCounts } from '../../local/log-collector.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 const COLLECTION = 'postman/ordersync.postman_collection.json';
@@ -10,6 +11,10 @@ interface CollectionItem {
   name: string;
   event?: { listen: string; script: { exec: string[] } }[];
   item?: CollectionItem[];
+}
+
+interface RequestItem extends CollectionItem {
+  request: { method: string; url: { raw: string }; body?: { raw?: string } };
 }
 
 function requestsOf(items: CollectionItem[]): CollectionItem[] {
@@ -53,8 +58,14 @@ describe('Postman collection, run by newman against the local stack', function (
     const failures = summary.run.failures.map((failure) => `${failure.source?.name ?? '?'}: ${failure.error.test ?? failure.error.name}: ${failure.error.message}`);
     expect(failures).to.deep.equal([]);
     expect(summary.run.error ?? undefined).to.equal(undefined);
-    const { stats } = summary.run;
-    expect(stats.requests).to.include({ total: requests.length, failed: 0 });
+    const { stats, executions } = summary.run;
+    // Every request of the collection ran, in order, and was answered. The status poll's own requests
+    // (pm.sendRequest) are executions of the request whose script sent them, and count as requests.
+    const ran = executions.map((execution) => execution.item.name).filter((name, index, names) => name !== names[index - 1]);
+    expect(ran).to.deep.equal(requests.map((request) => request.name));
+    expect(executions.filter((execution) => execution.response === undefined).map((execution) => execution.item.name)).to.deep.equal([]);
+    expect(stats.requests.failed).to.equal(0);
+    expect(stats.requests.total).to.be.at.least(requests.length);
     expect(stats.assertions.failed).to.equal(0);
     expect(stats.assertions.total, 'assertions executed').to.be.at.least(declaredAssertions(requests));
     expect(stats.testScripts).to.include({ total: requests.length, failed: 0 });
@@ -65,8 +76,36 @@ describe('Postman collection, run by newman against the local stack', function (
     expect(accepted).to.have.length(2);
     await stack.logs.waitFor('the async orders to be processed', () => stack.logs.events('order.processed', (line) => line.path === 'ecs').length >= 2);
     await stack.logs.waitFor('the processor to go idle', () => stack.processor?.stats.inFlight === 0);
-    const processed = stack.logs.events('order.processed', (line) => line.path === 'ecs').map((line) => line.order_id);
-    expect(processed).to.have.members(accepted);
+    const processed = processedCounts(stack.logs, 'ecs');
+    expect([...processed.keys()]).to.have.members(accepted);
+    expect([...processed.values()], 'each processed once').to.deep.equal([1, 1]);
+
+    // The repeat was answered from the first acceptance and the conflict refused: one line each,
+    // for the Async order, and nothing published for either.
+    const asyncOrderId = accepted[0]; // the Async order runs before "Request id is echoed"
+    expect(stack.logs.events('order.repeated').map((line) => line.order_id)).to.deep.equal([asyncOrderId]);
+    expect(stack.logs.events('order.conflict').map((line) => line.order_id)).to.deep.equal([asyncOrderId]);
+  });
+
+  it('has the status, repeat and conflict requests, on the order the Async order posted', async () => {
+    const collection = JSON.parse(await readFile(COLLECTION, 'utf8')) as { item: RequestItem[] };
+    const byName = new Map(requestsOf(collection.item).map((item) => [item.name, item as RequestItem]));
+    const line = (name: string) => {
+      const item = byName.get(name);
+      return item ? `${item.request.method} ${item.request.url.raw}` : `no request "${name}"`;
+    };
+    const names = [...byName.keys()];
+    expect(names.indexOf('Order status')).to.equal(names.indexOf('Async order') + 1);
+    expect(line('Order status')).to.equal('GET {{baseUrl}}/orders/{{orderId}}');
+    expect(line('Order status, processed')).to.equal('GET {{baseUrl}}/orders/{{orderId}}');
+    expect(line('Repeated order')).to.equal('POST {{baseUrl}}/orders/async');
+    expect(line('409 conflicting order')).to.equal('POST {{baseUrl}}/orders/async');
+    expect(line('404 unknown order')).to.equal('GET {{baseUrl}}/orders/{{unknownOrderId}}');
+    // The repeat is the same order (its fields in another order); the conflict is another one under the same id.
+    const body = (name: string) => JSON.parse(byName.get(name)?.request.body?.raw ?? 'null') as unknown;
+    expect(body('Repeated order')).to.deep.equal(body('Async order'));
+    expect(body('409 conflicting order')).to.have.property('order_id', '{{orderId}}');
+    expect(body('409 conflicting order')).not.to.deep.equal(body('Async order'));
   });
 
   it('with the stage environment not filled in, stops at once with its message and sends nothing', async () => {

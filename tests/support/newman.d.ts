@@ -18,6 +18,8 @@ declare module 'newman' {
     run: {
       stats: Record<'iterations' | 'items' | 'scripts' | 'prerequests' | 'requests' | 'tests' | 'assertions' | 'testScripts' | 'prerequestScripts', NewmanStat>;
       failures: NewmanFailure[];
+      /** Every request sent, in order: the collection's, and those its scripts sent (pm.sendRequest) under the item whose script sent them. */
+      executions: { item: { name: string }; response?: { code: number } }[];
       error?: Error | null;
     };
   }

@@ -11,8 +11,14 @@
  *   `runSeconds` (a config variable) after the first virtual user of this worker started, so
  *   users that arrive at different times all stop at the same moment and the run spans
  *   `runSeconds` (plus the last request).
+ * - `recordAccepted` (afterResponse, async.yml): each order answered 202 becomes one JSON line
+ *   `{"order_id","message_id","status_url"}` in the file named by ORDERSYNC_ACCEPTED_ORDERS_FILE,
+ *   `status_url` being the 202's Location made absolute. `npm run load:async`
+ *   (scripts/load-async.ts) sets the variable, and after the run asks every one of those orders'
+ *   status. Without the variable (artillery run directly) nothing is recorded.
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import type { Order } from '../lib/order-schema.ts';
 
 /** Per worker: a random prefix plus a counter keeps order ids distinct across the run and across workers. */
@@ -61,6 +67,26 @@ interface UserContext {
 }
 type Done = (error?: Error) => void;
 
+/** The environment variable naming the file `recordAccepted` appends the accepted orders to. */
+export const ACCEPTED_ORDERS_FILE_VARIABLE = 'ORDERSYNC_ACCEPTED_ORDERS_FILE';
+
+/** One order answered 202, as `recordAccepted` writes it (one JSON object per line). */
+export interface AcceptedOrderLine {
+  order_id: string;
+  message_id: string;
+  /** The 202's Location, made absolute against the request's URL. */
+  status_url: string;
+}
+
+interface ResponseParams {
+  url?: string;
+}
+interface Response {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+}
+
 export function attachOrder(requestParams: RequestParams, _context: UserContext, _events: unknown, done: Done): void {
   const order = randomOrder(nextOrderId());
   requestParams.json = order;
@@ -80,4 +106,22 @@ export function startClock(context: UserContext, _events: unknown, done: Done): 
 
 export function withinRun(context: UserContext, next: (carryOn: boolean) => void): void {
   next(runStartedAt !== undefined && Date.now() - runStartedAt < Number(context.vars.runSeconds) * 1000);
+}
+
+export function recordAccepted(requestParams: ResponseParams, response: Response, _context: UserContext, _events: unknown, done: Done): void {
+  const file = process.env[ACCEPTED_ORDERS_FILE_VARIABLE];
+  if (!file || response.statusCode !== 202) {
+    done();
+    return;
+  }
+  try {
+    const body = JSON.parse(String(response.body)) as { order_id: string; message_id: string };
+    const location = response.headers.location;
+    const path = (Array.isArray(location) ? location[0] : location) ?? `/orders/${encodeURIComponent(body.order_id)}`;
+    const line: AcceptedOrderLine = { order_id: body.order_id, message_id: body.message_id, status_url: new URL(path, requestParams.url).href };
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
+    done();
+  } catch (error) {
+    done(new Error(`cannot record the accepted order: ${(error as Error).message}`));
+  }
 }

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
-import { runArtillery, type ArtilleryRun } from '../support/artillery.ts';
+import { runArtillery, runLoadAsync, type ArtilleryRun } from '../support/artillery.ts';
 import { processedCounts, type LogLine } from '../../local/log-collector.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
  * The Artillery scenarios themselves (artillery/sync.yml, artillery/async.yml), in their `smoke`
  * environment (3 s, a few users), against the real local stack: what `npm run load:sync` and
- * `npm run load:async` do, short.
+ * `npm run load:async` do, short. load:async runs through scripts/load-async.ts, which checks the
+ * accepted orders through the status resource after the load.
  */
 describe('artillery load scenarios, smoke runs against the local stack', function () {
   this.timeout(60_000);
@@ -17,9 +18,10 @@ describe('artillery load scenarios, smoke runs against the local stack', functio
   before(async () => {
     stack = await startTestStack({ processingTimeMs: 100 });
     // Both at once, as two users would; the logs tell them apart by path, the reports by run.
-    [sync, async] = await Promise.all(
-      ['sync.yml', 'async.yml'].map((script) => runArtillery(script, { target: stack.receiverUrl, environment: 'smoke', timeoutMs: 20_000 })),
-    ) as [ArtilleryRun, ArtilleryRun];
+    [sync, async] = await Promise.all([
+      runArtillery('sync.yml', { target: stack.receiverUrl, environment: 'smoke', timeoutMs: 20_000 }),
+      runLoadAsync({ target: stack.receiverUrl, environment: 'smoke', timeoutMs: 30_000, checkArgs: ['--processor', 'ecs', '--wait-seconds', '15'] }),
+    ]);
   });
   after(() => stack?.stop());
 
@@ -64,10 +66,47 @@ describe('artillery load scenarios, smoke runs against the local stack', functio
     expect([...counts.values()].every((count) => count === 1), 'each processed once').to.equal(true);
   });
 
+  it('async: npm run load:async found every accepted order processed through the status resource, and exited 0', () => {
+    const requests = async.report.aggregate.counters['http.requests'] ?? 0;
+    expect(async.output).to.contain(`Checking ${requests} accepted orders through the status resource`);
+    expect(async.output).to.match(new RegExp(`: ${requests} of ${requests} accepted orders processed on ecs, after [\\d.]+ s \\(waiting at most 15.0 s\\)`));
+    expect(async.output).not.to.contain('NOT processed');
+    expect(async.code).to.equal(0);
+  });
+
   it('generates ids that do not collide across runs (a random prefix per worker)', () => {
     const syncIds = ids(stack.logs.events('order.accepted', (line) => line.path === 'sync'));
     const asyncIds = ids(stack.logs.events('order.accepted', (line) => line.path === 'async'));
     expect(syncIds.concat(asyncIds).every((id) => /^load-[0-9a-f]{8}-\d+$/.test(id))).to.equal(true);
     expect(new Set(syncIds.concat(asyncIds)).size).to.equal(syncIds.length + asyncIds.length);
+  });
+});
+
+describe('npm run load:async against a stack that processes nothing', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  let run: ArtilleryRun;
+
+  before(async () => {
+    // The ECS mode without its processor: every order is accepted (202) and none is ever processed.
+    stack = await startTestStack({ processingTimeMs: 100, skipProcessor: true });
+    run = await runLoadAsync({ target: stack.receiverUrl, environment: 'smoke', timeoutMs: 30_000, checkArgs: ['--wait-seconds', '1'] });
+  });
+  after(() => stack?.stop());
+
+  it('fails (exit 1) after its bounded wait, naming every order its status shows unprocessed, though the load itself passed', () => {
+    const requests = run.report.aggregate.counters['http.requests'] ?? 0;
+    expect(requests, 'requests sent').to.be.at.least(10);
+    expect(run.report.aggregate.counters['http.codes.202']).to.equal(requests);
+    expect(run.code, run.output).to.equal(1);
+    expect(run.output).to.match(new RegExp(`: 0 of ${requests} accepted orders processed \\(no order showed a path\\), after [\\d.]+ s \\(waiting at most 1.0 s\\)`));
+    expect(run.output).to.contain(`NOT processed: ${requests}`);
+    const accepted = stack.logs.events('order.accepted', (line) => line.path === 'async').map((line) => String(line.order_id));
+    expect(accepted).to.have.length(requests);
+    // Listed with the state their status showed (the first 20, the rest counted).
+    const listed = [...run.output.matchAll(/^ {2}(\S+) {2}accepted$/gm)].map((match) => match[1]);
+    expect(listed).to.have.length(Math.min(20, requests));
+    expect(accepted).to.include.members(listed);
+    if (requests > 20) expect(run.output).to.contain(`... and ${requests - 20} more`);
   });
 });

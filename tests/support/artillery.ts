@@ -31,12 +31,30 @@ const artilleryBin = (() => {
  * with the tests' Node, in a temporary directory; killed (and failed) after `timeoutMs`.
  */
 export async function runArtillery(script: string, options: { target: string; environment?: string; timeoutMs: number }): Promise<ArtilleryRun> {
+  return runWithReport(script, options, (reportPath) => {
+    const args = [artilleryBin, 'run', '--target', options.target, '--output', reportPath];
+    if (options.environment) args.push('--environment', options.environment);
+    return [...args, resolve('artillery', script)];
+  });
+}
+
+/**
+ * Runs `npm run load:async` (scripts/load-async.ts: artillery/async.yml, then the status check)
+ * as a user would, with `--target`, `-e`, `--output` and the check's own flags (`checkArgs`).
+ */
+export async function runLoadAsync(options: { target: string; environment?: string; timeoutMs: number; checkArgs?: string[] }): Promise<ArtilleryRun> {
+  return runWithReport('load-async', options, (reportPath) => {
+    // tsx by its resolved URL: the child runs in a temporary directory, where `tsx` alone does not resolve.
+    const args = ['--import', import.meta.resolve('tsx'), resolve('scripts/load-async.ts'), '--target', options.target, '--output', reportPath];
+    if (options.environment) args.push('--environment', options.environment);
+    return [...args, ...(options.checkArgs ?? [])];
+  });
+}
+
+async function runWithReport(script: string, options: { timeoutMs: number }, command: (reportPath: string) => string[]): Promise<ArtilleryRun> {
   const workDir = await mkdtemp(join(tmpdir(), 'ordersync-artillery-'));
   const reportPath = join(workDir, 'report.json');
-  const args = [artilleryBin, 'run', '--target', options.target, '--output', reportPath];
-  if (options.environment) args.push('--environment', options.environment);
-  args.push(resolve('artillery', script));
-  const child = spawnChild(process.execPath, args, { ARTILLERY_DISABLE_TELEMETRY: 'true', NO_COLOR: '1' }, workDir);
+  const child = spawnChild(process.execPath, command(reportPath), { ARTILLERY_DISABLE_TELEMETRY: 'true', NO_COLOR: '1' }, workDir);
   try {
     const timer = new AbortController();
     const exit = await Promise.race([

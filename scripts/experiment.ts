@@ -15,7 +15,8 @@ const USAGE = `Usage: npm run experiment -- [options]
 
 Runs the local stack once per processor configuration, drives a steady arrival rate at
 POST /orders/async, and measures throughput, backlog, end-to-end latency and receive counts,
-then checks that every accepted order was processed exactly once. Prints the study's table
+then checks that every accepted order was processed exactly once, counting effects (processed
+records in the orders table), deliveries and duplicates separately. Prints the study's table
 (workers → capacity N ÷ processing time → measured throughput → ratio) and writes a report
 folder with a Markdown summary, results.json and SVG charts.
 
@@ -32,6 +33,10 @@ Options:
                       work, 20 is the capacity of ecs×20 (20 ÷ 1 s = 20/s), below the 50/s
                       offered, so the run shows the Lambda throttled and its asynchronous queue's
                       backlog next to the worker pool's queue at the same capacity
+  --duplicates N      after the window, publish N of the accepted orders to the topic a second
+                      time (the same message delivered twice, as an at-least-once broker may):
+                      each must come out as one more delivery and one duplicate, never a second
+                      effect (default 0)
   --out DIR           report folder (default reports/experiment-<timestamp>)
   -h, --help          this text`;
 
@@ -59,6 +64,7 @@ export function parseExperimentArgs(argv: string[], now = new Date()): Experimen
       workers: { type: 'string' },
       paths: { type: 'string' },
       'lambda-concurrency': { type: 'string' },
+      duplicates: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -67,6 +73,10 @@ export function parseExperimentArgs(argv: string[], now = new Date()): Experimen
   const rate = positiveInteger('rate', values.rate, 50, 1000);
   const durationMs = positiveInteger('duration', values.duration, 20, 3600) * 1000;
   const processingMs = positiveInteger('processing-ms', values['processing-ms'], 1000, 600_000);
+  const duplicates = Number(values.duplicates ?? 0);
+  if (!Number.isInteger(duplicates) || duplicates < 0 || duplicates > 100_000 || values.duplicates?.trim() === '') {
+    throw new ConfigError(`--duplicates must be an integer from 0 to 100000 (got "${values.duplicates}")`);
+  }
   if (durationMs < 2 * processingMs) {
     throw new ConfigError(`--duration must be at least twice the processing time (${(2 * processingMs) / 1000} s) to measure a steady rate`);
   }
@@ -90,7 +100,11 @@ export function parseExperimentArgs(argv: string[], now = new Date()): Experimen
     ...(paths.includes('lambda') ? reserved.map(lambdaConfiguration) : []),
   ];
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
-  return { settings: { rate, durationMs, processingMs }, configurations, out: values.out ?? `reports/experiment-${stamp}` };
+  return {
+    settings: { rate, durationMs, processingMs, ...(duplicates > 0 ? { duplicates } : {}) },
+    configurations,
+    out: values.out ?? `reports/experiment-${stamp}`,
+  };
 }
 
 /** A progress line per configuration: rewritten in place on a terminal, every 5 s otherwise. */

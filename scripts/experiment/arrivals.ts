@@ -3,6 +3,8 @@ import type { Order } from '../../lib/order-schema.ts';
 
 export interface Arrival {
   orderId: string;
+  /** The order sent. */
+  order: Order;
   /** Milliseconds after the start of the window when the request was sent. */
   sentAtMs: number;
   status: number;
@@ -47,12 +49,13 @@ export async function driveArrivals(options: {
     const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
     while (sent < due) {
       const orderId = `${idPrefix}-${sent}`;
+      const order = randomOrder(orderId);
       const sentAtMs = performance.now() - start;
       pending.push(
         fetch(`${url}/orders/async`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(randomOrder(orderId)),
+          body: JSON.stringify(order),
         })
           .then(async (response) => {
             await response.arrayBuffer();
@@ -60,7 +63,7 @@ export async function driveArrivals(options: {
           })
           .catch(() => 0)
           .then((status) => {
-            arrivals.push({ orderId, sentAtMs, status, latencyMs: performance.now() - start - sentAtMs });
+            arrivals.push({ orderId, order, sentAtMs, status, latencyMs: performance.now() - start - sentAtMs });
           }),
       );
       sent += 1;

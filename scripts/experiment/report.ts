@@ -18,6 +18,9 @@ const COLUMNS = [
   'e2e p99 ms',
   'drain s',
   'redelivered',
+  'effects',
+  'deliveries',
+  'duplicates',
   'lost',
   'twice',
 ] as const;
@@ -53,6 +56,9 @@ function rows(results: ConfigurationResult[]): string[][] {
     ms(result.endToEndMs.p99),
     result.drained ? String(round(result.drainMs / 1000, 1)) : `>${round(result.drainMs / 1000, 1)}`,
     String(Object.entries(result.receiveCounts).reduce((sum, [attempt, count]) => sum + (attempt === '1' ? 0 : count), 0)),
+    String(result.effects),
+    String(result.deliveries),
+    result.injectedDuplicates > 0 ? `${result.duplicates} (${result.injectedDuplicates} injected)` : String(result.duplicates),
     String(result.lost),
     String(result.duplicated),
   ]);
@@ -125,6 +131,15 @@ function lambdaObservation(result: ConfigurationResult): string {
   return `; ${coldStarts}, at most ${lambda.peakBusy} concurrent environments of ${limit}, ${throttles}`;
 }
 
+/** Effects, deliveries and duplicates on the configuration's path, in words. */
+function countsSentence(result: ConfigurationResult): string {
+  const injected = result.injectedDuplicates > 0 ? `, ${result.injectedDuplicates} copies injected` : '';
+  return (
+    `${result.effects} processed records on ${result.configuration.path}; ${result.deliveries} deliveries, ` +
+    `${result.duplicates} of them duplicates acknowledged without a second effect${injected}`
+  );
+}
+
 /** One sentence per configuration saying what the figures show. */
 export function observations(results: ConfigurationResult[]): string[] {
   return results.map((result) => {
@@ -154,9 +169,9 @@ export function observations(results: ConfigurationResult[]): string[] {
           : `and was NOT drained after ${round(result.drainMs / 1000, 1)} s`);
     }
     const integrity =
-      result.lost === 0 && result.duplicated === 0
+      (result.lost === 0 && result.duplicated === 0
         ? `all ${result.accepted} accepted orders processed exactly once`
-        : `${result.lost} accepted orders LOST and ${result.duplicated} processed twice`;
+        : `${result.lost} accepted orders LOST and ${result.duplicated} processed twice`) + ` (${countsSentence(result)})`;
     return `- **${label}** ${verdict}${lambdaObservation(result)}; ${integrity}.`;
   });
 }
@@ -170,6 +185,9 @@ export function markdownSummary(results: ConfigurationResult[], settings: Experi
     '',
     `Arrivals: ${settings.rate} orders/s, open loop, for ${settings.durationMs / 1000} s per configuration.`,
     `Processing time (pt): ${settings.processingMs} ms per order. Capacity = workers ÷ pt (Lambda: its concurrency limit ÷ pt).`,
+    ...(settings.duplicates
+      ? [`Duplicates: ${settings.duplicates} accepted orders per configuration published to the topic a second time after the window (the same message delivered twice).`]
+      : []),
     '',
     markdownTables(results),
     '',
@@ -183,6 +201,7 @@ export function markdownSummary(results: ConfigurationResult[], settings: Experi
     '- *backlog*: the orders queue\'s waiting messages (ECS), or the Lambda\'s asynchronous queue: events not yet taken plus throttled events waiting for their next try.',
     "- After the window the ECS processor scales out to 1000 workers to drain the backlog; a Lambda's throttled events come back by themselves, with Lambda's backoff (1 s doubling to 5 minutes), so *drain s* is how long the backlog took to empty. The experiment then checks that every accepted order was processed: *lost* and *twice* must be 0.",
     '- *redelivered* counts orders processed on a second or later delivery (SQS receive count, Lambda retry after an error; a throttle is not an attempt).',
+    "- *effects*, *deliveries* and *duplicates* are counted separately, on the configuration's path: *effects* are the accepted orders whose record on the path in the orders table is `processed` (each order takes effect once per path); *deliveries* are the `order.processed` and `order.duplicate` lines (a delivery that failed is in neither); *duplicates* the `order.duplicate` lines, deliveries of an order already processed, acknowledged without redoing it. With `--duplicates N`, N accepted orders were published to the topic a second time after the window (*injected*): each must come out as one more delivery and one more duplicate, never a second effect. *lost* is accepted − effects; *twice* counts orders with two `order.processed` lines.",
     ...(lambdas.length > 0
       ? [
           "- The Lambda runs as the built bundle in execution environments (worker threads), with Lambda's limits: an invocation takes an idle environment or starts one (a cold start, its REPORT line has *Init Duration*) while the concurrency limit allows it, and is throttled otherwise. *limit* is the reserved concurrency, or the account's 1000 when unreserved.",

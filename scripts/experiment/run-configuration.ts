@@ -9,6 +9,7 @@ import { ACCOUNT_CONCURRENCY } from '../../local/lambda-runtime/function-environ
 import { startLocalStack } from '../../local/stack.ts';
 import { summarizeReports, type ColdStartSummary } from '../cold-starts/summary.ts';
 import { driveArrivals, type Arrival } from './arrivals.ts';
+import { countEffects, openOrderRecords, publishDuplicates, spreadPick } from './effects.ts';
 import { percentiles, type Percentiles } from './statistics.ts';
 
 export interface Configuration {
@@ -33,6 +34,11 @@ export interface ExperimentSettings {
   rate: number;
   durationMs: number;
   processingMs: number;
+  /**
+   * Accepted orders published to the topic a second time after the window (the same message
+   * delivered twice): each must come out as one more delivery and one duplicate, no second effect.
+   */
+  duplicates?: number;
 }
 
 export interface Sample {
@@ -105,8 +111,18 @@ export interface ConfigurationResult {
   acceptMs: Percentiles;
   /** How many orders were processed on their first, second, ... delivery. */
   receiveCounts: Record<string, number>;
+  /** Accepted orders without a processed record on this configuration's path (configuration.path). */
   lost: number;
+  /** Orders with more than one `order.processed` line: an effect logged twice. */
   duplicated: number;
+  /** On this configuration's path (scripts/experiment/effects.ts): accepted orders with a processed record in the orders table. */
+  effects: number;
+  /** `order.processed` + `order.duplicate` lines on the path. */
+  deliveries: number;
+  /** `order.duplicate` lines on the path: deliveries of an order already processed there, acknowledged without a second effect. */
+  duplicates: number;
+  /** Copies of accepted orders published after the window (settings.duplicates, at most the accepted orders). */
+  injectedDuplicates: number;
   /** Time after the window until every accepted order was processed (the drain scales out). */
   drainMs: number;
   /** False when the drain gave up before every accepted order was processed. */
@@ -175,6 +191,7 @@ export async function runConfiguration(
   const consumer = configuration.path === 'ecs' ? stack.processor : stack.invoker;
   const invoker = configuration.path === 'lambda' ? stack.invoker : undefined;
   let drain: ReturnType<typeof createProcessor> | undefined;
+  const table = openOrderRecords(stack);
   let sampling = false;
   let sampler: Promise<void> | undefined;
 
@@ -221,6 +238,16 @@ export async function runConfiguration(
 
     // Drain: scale out (ECS) or let the throttled events come back (Lambda) until every accepted order is processed.
     const accepted = new Set(arrivals.filter((arrival) => arrival.status === 202).map((arrival) => arrival.orderId));
+    const acceptedOrders = arrivals.filter((arrival) => arrival.status === 202).map((arrival) => arrival.order);
+    const injectedDuplicates = settings.duplicates
+      ? await publishDuplicates({ aws: stack.aws, topicArn: stack.resources.topicArn, records: table.records, orders: spreadPick(acceptedOrders, settings.duplicates) })
+      : 0;
+    // Every accepted order processed, and every copy delivered (as a duplicate, or as a second effect).
+    const settled = () => {
+      const processed = processedLines(logs, configuration.path).length;
+      const duplicates = logs.events('order.duplicate', (line) => line.path === configuration.path).length;
+      return processed >= accepted.size && processed + duplicates >= accepted.size + injectedDuplicates;
+    };
     const drainStart = Date.now();
     if (configuration.path === 'ecs' && processedLines(logs, 'ecs').length < accepted.size) {
       drain = createProcessor(
@@ -239,7 +266,7 @@ export async function runConfiguration(
       drain.start();
     }
     const timeoutMs = drainTimeoutMs(configuration, settings);
-    while (processedLines(logs, configuration.path).length < accepted.size && Date.now() - drainStart < timeoutMs) {
+    while (!settled() && Date.now() - drainStart < timeoutMs) {
       onProgress({
         phase: 'draining',
         elapsedMs: Date.now() - windowStart,
@@ -250,12 +277,13 @@ export async function runConfiguration(
       await sleep(200);
     }
     const drainMs = Date.now() - drainStart;
-    const drained = processedLines(logs, configuration.path).length >= accepted.size;
+    const drained = settled();
     await sleep(500); // let a duplicate delivery, if any, show up before counting
     sampling = false;
     await sampler;
 
     const lines = processedLines(logs, configuration.path);
+    const effects = await countEffects({ records: table.records, path: configuration.path, orderIds: accepted, logs });
     const counts = new Map<string, number>();
     for (const line of lines) counts.set(String(line.order_id), (counts.get(String(line.order_id)) ?? 0) + 1);
     const receiveCounts: Record<string, number> = {};
@@ -301,8 +329,10 @@ export async function runConfiguration(
       endToEndMs: percentiles(finishedInWindow.map((line) => Number(line.end_to_end_ms))),
       acceptMs: percentiles(arrivals.filter((arrival) => arrival.status === 202).map((arrival) => arrival.latencyMs)),
       receiveCounts,
-      lost: [...accepted].filter((id) => !counts.has(id)).length,
+      lost: accepted.size - effects.effects,
       duplicated: [...counts.values()].filter((count) => count > 1).length,
+      ...effects,
+      injectedDuplicates,
       drainMs,
       drained,
       ...(lambda ? { lambda } : {}),
@@ -312,6 +342,7 @@ export async function runConfiguration(
     sampling = false;
     await sampler?.catch(() => undefined);
     await drain?.stop();
+    table.close();
     await stack.stop();
   }
 }

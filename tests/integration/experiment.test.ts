@@ -16,8 +16,9 @@ describe('npm run experiment (a short run on the local stack)', function () {
   before(async () => {
     out = await mkdtemp(join(tmpdir(), 'ordersync-experiment-'));
     // lambda×5: a limit of 5 at 500 ms a order is 10/s, below the 20/s offered: it is throttled.
+    // --duplicates 5: five accepted orders per configuration published a second time after the window.
     const options = parseExperimentArgs([
-      '--rate', '20', '--duration', '3', '--processing-ms', '500', '--workers', '1,20', '--lambda-concurrency', 'none,5', '--out', out,
+      '--rate', '20', '--duration', '3', '--processing-ms', '500', '--workers', '1,20', '--lambda-concurrency', 'none,5', '--duplicates', '5', '--out', out,
     ]);
     if (options === 'help') throw new Error('unexpected help');
     ({ results, files } = await runExperiment(options as ExperimentOptions, 'test run', null));
@@ -34,6 +35,19 @@ describe('npm run experiment (a short run on the local stack)', function () {
       expect(result.drained, result.configuration.label).to.equal(true);
       const processed = Object.values(result.receiveCounts).reduce((sum, count) => sum + count, 0);
       expect(processed, result.configuration.label).to.equal(result.accepted);
+    }
+  });
+
+  it('counts effects, deliveries and duplicates separately: 5 copies injected are 5 more deliveries and 5 duplicates, no second effect', () => {
+    for (const result of results) {
+      const { label } = result.configuration;
+      expect(result.injectedDuplicates, label).to.equal(5);
+      // One processed record per accepted order in the orders table, whatever was delivered twice.
+      expect(result.effects, label).to.equal(60);
+      // 60 order.processed lines and 5 order.duplicate lines.
+      expect(result.duplicates, label).to.equal(5);
+      expect(result.deliveries, label).to.equal(65);
+      expect(result.duplicated, label).to.equal(0);
     }
   });
 
@@ -58,7 +72,8 @@ describe('npm run experiment (a short run on the local stack)', function () {
     expect(limited?.samples.some((sample) => (sample.lambda?.waiting ?? 0) > 0)).to.equal(true);
     expect(limited?.lost).to.equal(0);
     expect(limited?.duplicated).to.equal(0);
-    expect(figures?.invocations).to.equal(limited?.accepted); // a throttle is not an invocation
+    // A throttle is not an invocation: one per delivery, the 5 duplicates included.
+    expect(figures?.invocations).to.equal(limited?.deliveries);
   });
 
   it("reports cold starts and init percentiles that agree with the REPORT lines the run logged", async () => {
@@ -67,7 +82,7 @@ describe('npm run experiment (a short run on the local stack)', function () {
       const log = await readFile(join(out, label === 'lambda' ? 'lambda.log' : 'lambda-x5.log'), 'utf8');
       const reportLines = log.split('\n').filter((line) => line.startsWith('REPORT RequestId:'));
       const coldStartLines = reportLines.filter((line) => line.includes('Init Duration:'));
-      expect(reportLines, label).to.have.length(result.accepted);
+      expect(reportLines, label).to.have.length(result.deliveries);
       expect(coldStartLines.length, label).to.be.above(0);
       expect(result.lambda?.coldStarts, label).to.equal(coldStartLines.length);
       expect(result.lambda?.reports.coldStarts, label).to.equal(coldStartLines.length);
@@ -76,7 +91,7 @@ describe('npm run experiment (a short run on the local stack)', function () {
     }
     const summary = await readFile(join(out, 'summary.md'), 'utf8');
     const limited = results[3]?.lambda;
-    expect(summary).to.match(new RegExp(`\\| lambda×5 \\| 5 reserved \\| 60 \\| ${limited?.reports.coldStarts} \\| [\\d.]+ \\| [\\d.]+ \\| 5 \\| \\d+ \\| ${limited?.throttles} \\|`));
+    expect(summary).to.match(new RegExp(`\\| lambda×5 \\| 5 reserved \\| 65 \\| ${limited?.reports.coldStarts} \\| [\\d.]+ \\| [\\d.]+ \\| 5 \\| \\d+ \\| ${limited?.throttles} \\|`));
     expect(summary).to.contain(`THROTTLED ${limited?.throttles} times`);
     expect(summary).to.contain('`lambda-x5.log`');
   });
@@ -87,9 +102,12 @@ describe('npm run experiment (a short run on the local stack)', function () {
     );
     const summary = await readFile(join(out, 'summary.md'), 'utf8');
     for (const label of ['ecs×1', 'ecs×20', 'lambda', 'lambda×5']) expect(summary).to.contain(`| ${label} |`);
-    expect(summary).to.contain('all 60 accepted orders processed exactly once');
+    expect(summary).to.contain('all 60 accepted orders processed exactly once (60 processed records on ecs; 65 deliveries, 5 of them duplicates acknowledged without a second effect, 5 copies injected)');
+    expect(summary).to.contain('| ecs×20 |').and.to.match(/\| 60 \| 65 \| 5 \(5 injected\) \| 0 \| 0 \|\n/);
     const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: ConfigurationResult[] };
-    expect(saved.results.map((result) => [result.accepted, result.lost])).to.deep.equal(results.map((result) => [result.accepted, result.lost]));
+    const figures = (list: ConfigurationResult[]) => list.map((result) => [result.accepted, result.lost, result.effects, result.deliveries, result.duplicates, result.injectedDuplicates]);
+    expect(figures(saved.results)).to.deep.equal(figures(results));
+    expect(saved.results.map((result) => result.settings.duplicates)).to.deep.equal([5, 5, 5, 5]);
     for (const chart of ['throughput.svg', 'backlog.svg', 'environments.svg', 'latency.svg']) {
       const svg = await readFile(join(out, chart), 'utf8');
       expect(svg).to.match(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -134,6 +152,10 @@ describe('experiment flags', () => {
     expect(() => parseExperimentArgs(['--duration', '1', '--processing-ms', '1000'])).to.throw('--duration must be at least twice');
     expect(() => parseExperimentArgs(['--lambda-concurrency', 'none,0'])).to.throw('--lambda-concurrency may hold none and integers from 1 to 1000 (got "0")');
     expect(() => parseExperimentArgs(['--lambda-concurrency', '20,20'])).to.throw('--lambda-concurrency names a limit twice');
+    expect(() => parseExperimentArgs(['--duplicates=-1'])).to.throw('--duplicates must be an integer from 0 to 100000 (got "-1")');
+    expect(() => parseExperimentArgs(['--duplicates', 'some'])).to.throw('--duplicates must be an integer from 0 to 100000 (got "some")');
+    const withDuplicates = parseExperimentArgs(['--duplicates', '7']);
+    expect(withDuplicates === 'help' ? undefined : withDuplicates.settings).to.deep.equal({ rate: 50, durationMs: 20_000, processingMs: 1000, duplicates: 7 });
   });
 
   it('runs one Lambda configuration per --lambda-concurrency entry, "none" being the unreserved function', () => {

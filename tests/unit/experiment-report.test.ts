@@ -23,6 +23,10 @@ function result(overrides: Partial<ConfigurationResult>): ConfigurationResult {
     receiveCounts: { '1': 1000 },
     lost: 0,
     duplicated: 0,
+    effects: 1000,
+    deliveries: 1000,
+    duplicates: 0,
+    injectedDuplicates: 0,
     drainMs: 4000,
     drained: true,
     ...overrides,
@@ -74,7 +78,7 @@ describe('experiment report', () => {
     const markdown = markdownTables(results);
     expect(markdown).to.contain('| configuration | limit | invocations | cold starts | init p50 ms | init p99 ms | peak concurrent | peak environments | throttles | peak backlog |');
     expect(markdown).to.contain('| lambda×20 | 20 reserved | 1000 | 20 | 297.9 | 750.5 | 20 | 20 | 2900 | 610 |');
-    expect(markdown).to.match(/\| ecs×20 \| 20 \| 20 \| 50 \| 50 \| 20 \| 1 \| 600 \| 5000 \| 9000 \| 9000 \| 4 \| 0 \| 0 \| 0 \|/);
+    expect(markdown).to.match(/\| ecs×20 \| 20 \| 20 \| 50 \| 50 \| 20 \| 1 \| 600 \| 5000 \| 9000 \| 9000 \| 4 \| 0 \| 1000 \| 1000 \| 0 \| 0 \| 0 \|/);
     expect(consoleTable(results).split('\n')).to.have.length(6); // header and two rows, a blank line, header and the Lambda's row
     expect(consoleTable([result({})])).not.to.contain('cold starts');
   });
@@ -111,6 +115,24 @@ describe('experiment report', () => {
       }),
     ]);
     expect(starting).to.contain('processed 35.89/s of the 50/s offered (capacity 1000/s) with no backlog: the rest were in flight (160 at the end of the window), not queued');
+  });
+});
+
+describe('experiment counts: effects, deliveries, duplicates', () => {
+  // A run where 5 of the 1000 accepted orders were published twice: 1000 effects (one processed
+  // record each), 1005 deliveries, 5 of them duplicates, none lost, none processed twice.
+  const withDuplicates = result({ effects: 1000, deliveries: 1005, duplicates: 5, injectedDuplicates: 5 });
+
+  it('puts them in the table, separately, the injected copies beside the duplicates', () => {
+    expect(markdownTables([withDuplicates])).to.contain('| drain s | redelivered | effects | deliveries | duplicates | lost | twice |');
+    expect(markdownTables([withDuplicates])).to.match(/\| 4 \| 0 \| 1000 \| 1005 \| 5 \(5 injected\) \| 0 \| 0 \|$/m);
+  });
+
+  it('says them in the observations', () => {
+    const [line] = observations([withDuplicates]);
+    expect(line).to.contain('all 1000 accepted orders processed exactly once (1000 processed records on ecs; 1005 deliveries, 5 of them duplicates acknowledged without a second effect, 5 copies injected)');
+    const [lost] = observations([result({ effects: 990, lost: 10, deliveries: 990 })]);
+    expect(lost).to.contain('10 accepted orders LOST and 0 processed twice (990 processed records on ecs; 990 deliveries, 0 of them duplicates');
   });
 });
 

@@ -8,6 +8,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { Order } from './order-schema.ts';
+import { ORDER_RETENTION_DAYS } from './orders-table.ts';
 
 /**
  * The order store (issue 12): one DynamoDB table, partition key `order_id`, sort key `record`.
@@ -97,8 +98,11 @@ export type ClaimOutcome =
 export interface OrderRecordsOptions {
   dynamodb: DynamoDBClient;
   tableName: string;
-  /** How long every record is kept after its last write (DynamoDB TTL on `expires_at`). */
-  retentionDays: number;
+  /**
+   * How long every record is kept after its last write (DynamoDB TTL on `expires_at`); the table's
+   * (ORDER_RETENTION_DAYS, resources/orders-table.json) when not given.
+   */
+  retentionDays?: number;
   /** Epoch milliseconds; injectable so tests can move past a lease without waiting. */
   now?: () => number;
 }
@@ -204,7 +208,7 @@ export class OrderRecords {
   readonly #retentionSeconds: number;
   readonly #now: () => number;
 
-  constructor({ dynamodb, tableName, retentionDays, now = Date.now }: OrderRecordsOptions) {
+  constructor({ dynamodb, tableName, retentionDays = ORDER_RETENTION_DAYS, now = Date.now }: OrderRecordsOptions) {
     if (!tableName) throw new TypeError('tableName is required');
     if (!Number.isFinite(retentionDays) || retentionDays <= 0) {
       throw new TypeError(`retentionDays must be a positive number, got ${retentionDays}`);
@@ -410,25 +414,65 @@ export class OrderRecords {
 
   /**
    * Records a failed attempt: status `failed`, the lease cleared, so the redelivery claims at once
-   * instead of waiting for the lease. `lost` when another claim already took the order over.
+   * instead of waiting for the lease. With `deadLettered` (the delivery was the last one allowed:
+   * the message goes to the DLQ or the on-failure destination next), status `dead_lettered` in the
+   * same single write, the claim token kept as `deadLetter` keeps it. `lost` when another claim
+   * already took the order over: nothing is written over the new holder's record.
    */
-  async fail(orderId: string, path: ProcessingPath, token: string, error: RecordedError): Promise<'failed' | 'lost'> {
+  async fail(
+    orderId: string,
+    path: ProcessingPath,
+    token: string,
+    error: RecordedError,
+    { deadLettered = false }: { deadLettered?: boolean } = {},
+  ): Promise<'failed' | 'dead_lettered' | 'lost'> {
     assertPath(path);
     const now = this.#now();
-    return this.#updateHeld(orderId, path, 'failed', {
+    return this.#updateHeld(orderId, path, deadLettered ? 'dead_lettered' : 'failed', {
       UpdateExpression:
-        'SET #status = :failed, last_error = :error, failed_at = :now, expires_at = :expires_at REMOVE lease_until',
+        'SET #status = :status, last_error = :error, failed_at = :now, expires_at = :expires_at' +
+        (deadLettered ? ', dead_lettered_at = :now' : '') +
+        ' REMOVE lease_until',
       ConditionExpression: 'claim_token = :token AND #status = :processing',
       ExpressionAttributeNames: { '#status': 'status' },
       values: {
         ':token': token,
         ':processing': 'processing',
-        ':failed': 'failed',
+        ':status': deadLettered ? 'dead_lettered' : 'failed',
         ':error': { code: error.code, message: error.message },
         ':now': now,
         ':expires_at': this.expiresAt(now),
       },
     });
+  }
+
+  /**
+   * Gives a claim back unfinished (the worker is shutting down and hands the message back): the
+   * lease ends now, so the next delivery claims at once instead of waiting for it. The status stays
+   * `processing` and nothing counts as failed; the next claim is the next attempt. `lost` when
+   * another claim already took the order over.
+   */
+  async release(orderId: string, path: ProcessingPath, token: string): Promise<'released' | 'lost'> {
+    assertPath(path);
+    // A lease is live while lease_until >= now (the claim's condition): one ms before now has run out.
+    const leaseUntil = this.#now() - 1;
+    return this.#updateHeld(orderId, path, 'released', {
+      UpdateExpression: 'SET lease_until = :lease_until',
+      ConditionExpression: 'claim_token = :token AND #status = :processing',
+      ExpressionAttributeNames: { '#status': 'status' },
+      values: { ':token': token, ':processing': 'processing', ':lease_until': leaseUntil },
+    });
+  }
+
+  /**
+   * One path's record of an order, from one consistent GetItem: what a delivery that found the order
+   * `held` polls while it waits for the holder. `undefined` when there is none or it has expired.
+   */
+  async pathRecord(orderId: string, path: ProcessingPath): Promise<PathRecord | undefined> {
+    assertPath(path);
+    const item = await this.#get(orderId, pathKey(path));
+    if (!item || OrderRecords.isExpired(Number(item.expires_at?.N), this.#now())) return undefined;
+    return toPathRecord(item);
   }
 
   /**

@@ -235,6 +235,45 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       expect((await records.status(id))!.paths.lambda!.status).to.equal('processed');
     });
 
+    it('fails the last allowed attempt as dead_lettered in the one write, only by the holder; a redrive may claim it again', async () => {
+      const id = freshId('fail-final');
+      await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'w1' });
+      expect(await records.fail(id, 'lambda', 'other', { code: 'boom', message: 'x' }, { deadLettered: true })).to.equal('lost');
+      calls.length = 0;
+      expect(await records.fail(id, 'lambda', 'w1', { code: 'boom', message: 'last' }, { deadLettered: true })).to.equal('dead_lettered');
+      expect(calls).to.deep.equal(['UpdateItemCommand']);
+      const dead = (await records.status(id))!.paths.lambda!;
+      expect(dead).to.include({ status: 'dead_lettered', attempts: 1, failed_at: clock, dead_lettered_at: clock, claim_token: 'w1' });
+      expect(dead.lease_until).to.equal(undefined);
+      expect(dead.last_error).to.deep.equal({ code: 'boom', message: 'last' });
+      expect(await records.claim(id, 'lambda', { leaseMs: LEASE_MS, token: 'w2' })).to.include({ outcome: 'claimed', attempt: 2 });
+    });
+
+    it('release gives a claim back unfinished: the next delivery claims at once, nothing counts as failed; only the holder may', async () => {
+      const id = freshId('release');
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w1' });
+      expect(await records.release(id, 'ecs', 'other')).to.equal('lost');
+      expect(await records.release(id, 'ecs', 'w1')).to.equal('released');
+      const released = (await records.status(id))!.paths.ecs!;
+      expect(released).to.include({ status: 'processing', attempts: 1 });
+      expect(released.last_error).to.equal(undefined);
+      // Same instant, well inside the first lease.
+      expect(await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w2' })).to.include({ outcome: 'claimed', attempt: 2 });
+      expect(await records.release(id, 'ecs', 'w1'), 'released, then taken over: the old holder has nothing left to give back').to.equal('lost');
+    });
+
+    it('pathRecord reads one path\'s record with one GetItem; none, or an expired one, is undefined', async () => {
+      const id = freshId('path-record');
+      expect(await records.pathRecord(id, 'ecs')).to.equal(undefined);
+      await records.claim(id, 'ecs', { leaseMs: LEASE_MS, token: 'w1' });
+      calls.length = 0;
+      expect(await records.pathRecord(id, 'ecs')).to.include({ order_id: id, path: 'ecs', status: 'processing', lease_until: clock + LEASE_MS, attempts: 1 });
+      expect(calls).to.deep.equal(['GetItemCommand']);
+      expect(await records.pathRecord(id, 'lambda')).to.equal(undefined);
+      clock += (RETENTION_DAYS + 1) * DAY_MS;
+      expect(await records.pathRecord(id, 'ecs')).to.equal(undefined);
+    });
+
     it('dead-letters an order no delivery could claim (attempts 0)', async () => {
       const id = freshId('dlq-unclaimed');
       expect(await records.deadLetter(id, 'lambda', { code: 'store_unavailable', message: 'x' })).to.equal('dead_lettered');

@@ -24,6 +24,30 @@ export interface DeliveryContext {
 
 export type MessageHandler = (message: Message, delivery: DeliveryContext) => Promise<void>;
 
+/** SQS's longest visibility timeout, in seconds (12 hours). */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * What a handler throws to say "not now, give me this message again in `delayMs`": the message is
+ * neither deleted nor counted as failed; its visibility is set to the delay (rounded up to whole
+ * seconds, at most SQS's 12 hours) instead of the failure backoff. Like any delivery, the receive
+ * still counts towards the queue's redrive limit.
+ */
+export class RetryAfter extends Error {
+  readonly delayMs: number;
+
+  constructor(delayMs: number, options?: { cause?: unknown }) {
+    super(`retry after ${Math.round(delayMs)} ms`, options);
+    this.name = 'RetryAfter';
+    this.delayMs = Math.max(0, delayMs);
+  }
+}
+
+/** The visibility (whole seconds) that brings a message back no earlier than `delayMs` from now. */
+export function retryAfterSeconds(delayMs: number): number {
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delayMs / 1000)));
+}
+
 export interface QueueConsumerOptions {
   sqs: SQSClient;
   queueUrl: string;
@@ -36,7 +60,8 @@ export interface QueueConsumerOptions {
   /**
    * Seconds a failed message stays invisible before its next delivery, doubling per receive
    * (capped at 15 minutes). 0 gives it back at once. The queue's redrive policy decides when it
-   * stops coming back.
+   * stops coming back; after its last allowed receive a failed message is made visible at once,
+   * so that SQS moves it to the DLQ without waiting out a backoff.
    */
   retryDelaySeconds?: number;
   /**
@@ -112,6 +137,8 @@ export interface ConsumerStats {
   succeeded: number;
   failed: number;
   released: number;
+  /** Handled messages whose handler asked for them again later (RetryAfter); always set by the consumer. */
+  deferred?: number;
 }
 
 /**
@@ -127,7 +154,11 @@ export interface ConsumerStats {
  * slots the other pollers leave), when nothing is in flight, or when its last receive came back
  * short (the queue is nearly empty: waiting would not fill the next one).
  *
- * Events: `message_processed` (message), `message_failed` (message, error), `receive_error` (error).
+ * A handler that throws RetryAfter gets its message back after the delay it asked for (its
+ * visibility set to it), neither deleted nor counted as failed.
+ *
+ * Events: `message_processed` (message), `message_failed` (message, error), `message_deferred`
+ * (message, delay in ms), `receive_error` (error).
  */
 export class QueueConsumer extends EventEmitter {
   private readonly options: Required<QueueConsumerOptions>;
@@ -148,7 +179,7 @@ export class QueueConsumer extends EventEmitter {
   /** Failed receives (all pollers) since the last successful one, for the recovery log line. */
   private receiveFailures = 0;
   private stopDeadline = Number.POSITIVE_INFINITY;
-  private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0 };
+  private readonly counters = { peakInFlight: 0, succeeded: 0, failed: 0, released: 0, deferred: 0 };
   /** Moving average of the handler time (ms), for the gathering bound; undefined before the first. */
   private handlerMs: number | undefined;
   /** Sweeps the messages in flight for extensions that are due (started with the first message). */
@@ -193,7 +224,8 @@ export class QueueConsumer extends EventEmitter {
 
   /**
    * Stops polling, waits for the messages in hand, gives back (visibility 0) any still unfinished
-   * so another worker takes them at once, and flushes pending deletes, all within
+   * so another worker takes them at once (their handlers aborted, and awaited while they wind
+   * down), and flushes pending deletes, all within
    * `shutdownTimeoutMs`: the wait ends `shutdownReserveMs` before that deadline, leaving the
    * rest for giving back and deleting, and every call still under way at the deadline is aborted.
    */
@@ -209,11 +241,13 @@ export class QueueConsumer extends EventEmitter {
     const reserve = shutdownReserveMs(this.options.shutdownTimeoutMs);
     const drained = await this.waitForIdle(deadline - reserve - Date.now());
     await Promise.all([drained ? undefined : this.releaseInFlight(deadline), this.deletes.flush(deadline)]);
+    // Handlers told to stop may still be settling (e.g. giving back a claim of their own): let them, within the deadline.
+    if (!drained) await this.waitForIdle(deadline - Date.now());
     clearInterval(this.extensionTimer);
     this.callAbort.abort();
-    const { inFlight, peakInFlight, succeeded, failed, released } = this.stats;
+    const { inFlight, peakInFlight, succeeded, failed, released, deferred } = this.stats;
     this.options.logger.info(
-      { event: 'consumer.stopped', in_flight: inFlight, peak_in_flight: peakInFlight, succeeded, failed, released },
+      { event: 'consumer.stopped', in_flight: inFlight, peak_in_flight: peakInFlight, succeeded, failed, released, deferred },
       'consumer stopped',
     );
     return this.stats;
@@ -412,10 +446,14 @@ export class QueueConsumer extends EventEmitter {
         this.emit('message_processed', message);
       }
     } catch (error) {
-      if (!entry.released) {
+      if (!entry.released && error instanceof RetryAfter) {
+        this.counters.deferred += 1;
+        this.emit('message_deferred', message, error.delayMs);
+        await this.setVisibility(entry, receiptHandle, retryAfterSeconds(error.delayMs));
+      } else if (!entry.released) {
         this.counters.failed += 1;
         this.emit('message_failed', message, error);
-        await this.setVisibility(entry, receiptHandle, this.retryDelay(receiveCount));
+        await this.setVisibility(entry, receiptHandle, this.retryDelay(receiveCount, attributes.maxReceiveCount));
       }
     } finally {
       this.inFlight.delete(receiptHandle);
@@ -424,7 +462,12 @@ export class QueueConsumer extends EventEmitter {
     }
   }
 
-  private retryDelay(receiveCount: number): number {
+  /**
+   * The invisibility after a failure: the backoff, or none after the last receive the redrive
+   * allows, since the next receive moves the message to the DLQ rather than delivering it.
+   */
+  private retryDelay(receiveCount: number, maxReceiveCount: number | undefined): number {
+    if (maxReceiveCount !== undefined && receiveCount >= maxReceiveCount) return 0;
     return Math.min(900, this.options.retryDelaySeconds * 2 ** Math.max(0, receiveCount - 1));
   }
 

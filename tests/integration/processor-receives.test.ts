@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateQueueCommand, SendMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../lib/aws-clients.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { QueueConsumer, type MessageHandler } from '../../lib/queue-consumer.ts';
+import { MAX_VISIBILITY_SECONDS, QueueConsumer, RetryAfter, retryAfterSeconds, type MessageHandler } from '../../lib/queue-consumer.ts';
 import { startEmulator, type Emulator } from '../../local/emulator.ts';
 import { LogCollector } from '../../local/log-collector.ts';
 
@@ -275,6 +275,25 @@ describe('queue consumer: full receives, concurrency and visibility batches (emu
     const alone = batches.indexOf(partlyFailed?.failed ?? 'none', (partlyFailed?.call ?? 0) + 1);
     expect(alone, 'the failed entry alone').to.be.above(partlyFailed?.call ?? 0);
     expect(logs.events('queue.visibility_failed')).to.be.empty;
+  });
+
+  it('a handler that throws RetryAfter gets its message back after that delay: not deleted, not counted as failed', async () => {
+    const { sqs, seen } = countingClient(emulator);
+    const deliveries: number[] = [];
+    consumer = consumerOf(sqs, await queueWith(1), 1, async (_message, delivery) => {
+      deliveries.push(Date.now());
+      if (delivery.receiveCount === 1) throw new RetryAfter(1200);
+    });
+    const handled = await drain(consumer, 1);
+    expect([...handled.values()]).to.deep.equal([1]);
+    expect(deliveries).to.have.length(2);
+    // 1,200 ms rounds up to 2 s of invisibility: back no earlier than asked, and not at once.
+    expect(deliveries[1]! - deliveries[0]!).to.be.within(1200, 3500);
+    expect(consumer.stats).to.include({ succeeded: 1, failed: 0, deferred: 1 });
+    expect(seen.calls.ChangeMessageVisibilityCommand).to.equal(1);
+    expect(retryAfterSeconds(1200)).to.equal(2);
+    expect(retryAfterSeconds(0)).to.equal(0);
+    expect(retryAfterSeconds(Number.MAX_SAFE_INTEGER)).to.equal(MAX_VISIBILITY_SECONDS);
   });
 });
 

@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
@@ -36,15 +35,30 @@ export async function buildLambdaBundle(dir: string): Promise<LambdaBundle> {
   return { outfile: join(dir, 'handlers', 'process-order.mjs'), metafile: result.metafile };
 }
 
+/**
+ * Where local bundles are built: inside the project's node_modules, not the system's temporary
+ * folder. The bundle leaves the AWS SDK to the runtime (scripts/lambda-bundle.cjs: `@aws-sdk/*`
+ * external), so its `import '@aws-sdk/client-dynamodb'` must resolve, as on Lambda, from where the
+ * file lies: Node looks in the node_modules folders above it, which a folder under /tmp has none of.
+ */
+export const LOCAL_BUNDLE_ROOT = join(ROOT, 'node_modules', '.cache', 'ordersync-lambda');
+
+/** A new folder of its own under LOCAL_BUNDLE_ROOT, for one bundle (`prefix` names its user). */
+export async function localBundleDir(prefix = 'bundle-'): Promise<string> {
+  await mkdir(LOCAL_BUNDLE_ROOT, { recursive: true });
+  return mkdtemp(join(LOCAL_BUNDLE_ROOT, prefix));
+}
+
 let built: Promise<LambdaBundle> | undefined;
 
 /**
- * The bundle for this process's local stacks: built once, on first use, into a temporary folder
- * of its own (so that two stacks on one machine never read a half-written file), removed at exit.
+ * The bundle for this process's local stacks: built once, on first use, into a folder of its own
+ * under LOCAL_BUNDLE_ROOT (so that two stacks on one machine never read a half-written file, and
+ * the external AWS SDK resolves from the project's node_modules), removed at exit.
  */
 export function localLambdaBundle(): Promise<LambdaBundle> {
   built ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ordersync-lambda-'));
+    const dir = await localBundleDir('stack-');
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return buildLambdaBundle(dir);
   })();

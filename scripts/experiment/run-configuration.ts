@@ -255,6 +255,7 @@ export async function runConfiguration(
           aws: stack.aws,
           logLevel: 'info',
           processingTimeMs: settings.processingMs,
+          ordersTableName: stack.ordersTableName,
           queueUrl,
           concurrency: 1000,
           waitTimeSeconds: 1,

@@ -1,21 +1,62 @@
 import type { Context, SNSEvent } from 'aws-lambda';
 import type { Logger } from '../lib/logger.ts';
+import { messagingSettings } from '../lib/messaging-settings.ts';
 import { decodeSnsRecord } from '../lib/order-message.ts';
 import { handleOrderMessage, type OrderResult } from '../lib/order-processing.ts';
+import type { OrderRecords } from '../lib/order-records.ts';
+
+/**
+ * How much longer than the invocation's remaining time a claim's lease runs. The function cannot
+ * run past its timeout (the runtime ends it), so by then the holder is gone whatever happened;
+ * the margin only covers the time between reading the remaining time and the claim's write, and
+ * clock differences between hosts (synchronised to well under a second).
+ */
+export const LAMBDA_LEASE_MARGIN_MS = 1_000;
+
+/**
+ * What a delivery keeps of its remaining time for the work once it has waited for a holder: the
+ * claim, the completion's write and the log lines, besides PROCESSING_TIME_MS.
+ */
+export const LAMBDA_WORK_RESERVE_MS = 1_000;
+
+/**
+ * Invocations of one event: the first and Lambda's asynchronous retries (resources/messaging.json,
+ * as serverless.yml deploys it). A failure of the claim that brings the order's attempts on this
+ * path to this count is the last one: Lambda sends the event to the on-failure destination next.
+ */
+export const LAMBDA_INVOCATIONS_PER_EVENT = messagingSettings.lambda.maximumRetryAttempts + 1;
 
 export interface ProcessOrderHandlerOptions {
   logger: Logger;
   processingTimeMs: number;
+  records: OrderRecords;
+  /** How often a delivery waiting for another invocation's claim reads the record (default 200 ms). */
+  pollMs?: number;
 }
 
-export type ProcessOrderHandler = (event: SNSEvent, context: Pick<Context, 'awsRequestId'>) => Promise<OrderResult[]>;
+export type ProcessOrderHandler = (
+  event: SNSEvent,
+  context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>,
+) => Promise<OrderResult[]>;
 
 /**
  * The Lambda adapter: each SNS record through the shared order core. SNS invokes the function
  * asynchronously with one record; any failure is thrown so that Lambda's asynchronous retries
  * (two) and then the on-failure destination keep the order.
+ *
+ * - The claim's lease is the invocation's remaining time plus LAMBDA_LEASE_MARGIN_MS: the claim
+ *   cannot outlive the invocation by more, so a timed-out or crashed invocation's order is free
+ *   for the retry.
+ * - Held by another invocation's live claim (a duplicate delivery running at the same time, or a
+ *   retry that came before a timed-out attempt's lease ran out): the invocation waits, reading
+ *   the record, for as long as its remaining time leaves room for the work, then claims again
+ *   (or acknowledges the duplicate); still held, it fails, and Lambda retries it later.
+ * - The final attempt: Lambda does not tell a function which retry it runs. The record does: each
+ *   claim counts an attempt, and only failed attempts leave an order claimable again, so the claim
+ *   that brings the path's attempts to LAMBDA_INVOCATIONS_PER_EVENT (or beyond) belongs to the
+ *   event's last invocation; its failure marks the record dead_lettered.
  */
-export function createProcessOrderHandler({ logger, processingTimeMs }: ProcessOrderHandlerOptions): ProcessOrderHandler {
+export function createProcessOrderHandler({ logger, processingTimeMs, records, pollMs }: ProcessOrderHandlerOptions): ProcessOrderHandler {
   return async (event, context) => {
     const invocationLogger = logger.child({ aws_request_id: context.awsRequestId });
     const results: OrderResult[] = [];
@@ -28,6 +69,13 @@ export function createProcessOrderHandler({ logger, processingTimeMs }: ProcessO
             messageId: record.Sns.MessageId,
             logger: invocationLogger,
             processingTimeMs,
+            claims: {
+              records,
+              leaseMs: () => context.getRemainingTimeInMillis() + LAMBDA_LEASE_MARGIN_MS,
+              waitForHolderUntil: () => Date.now() + context.getRemainingTimeInMillis() - processingTimeMs - LAMBDA_WORK_RESERVE_MS,
+              isFinalAttempt: (claimAttempt) => claimAttempt !== undefined && claimAttempt >= LAMBDA_INVOCATIONS_PER_EVENT,
+              ...(pollMs !== undefined ? { pollMs } : {}),
+            },
           }),
         );
       } catch (error) {

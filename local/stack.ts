@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   lambdaThrottleBackoff?: { initialMs: number; maxMs: number };
   /** Start no ECS processor even when the mode has one (tests run it as a separate process). */
   skipProcessor?: boolean;
+  /** How much longer than the processing time the ECS processor's claims last (default: containers/processor/order-worker.ts). */
+  leaseMarginMs?: number;
 }
 
 export interface LocalStack {
@@ -131,7 +133,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         retryDelaySeconds: options.retryDelaySeconds ?? 1,
         shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5000,
       };
-      processor = createProcessor(processorConfig, logger('processor'));
+      processor = createProcessor(processorConfig, logger('processor'), options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {});
       processor.start();
       started.push(processor);
     }
@@ -152,6 +154,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             modulePath: bundle.outfile,
             processingTimeMs: options.processingTimeMs,
             logLevel: options.logLevel,
+            ordersTableName,
+            dynamodbEndpoint: aws.dynamodbEndpoint,
             region: aws.region,
             ...(options.lambdaMemoryMb !== undefined ? { memorySizeMb: options.lambdaMemoryMb } : {}),
             timeoutMs: options.lambdaTimeoutMs ?? Math.max(lambdaSettings.timeoutSeconds * 1000, options.processingTimeMs * 2),

@@ -1,13 +1,25 @@
-import { createSqsClient } from '../../lib/aws-clients.ts';
+import { createDynamoDbClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { ProcessorConfig } from '../../lib/config.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { OrderRecords } from '../../lib/order-records.ts';
 import { QueueConsumer } from '../../lib/queue-consumer.ts';
 import { createOrderMessageHandler } from './order-worker.ts';
 
-/** The ECS processor: a queue consumer whose handler is the shared order core. */
-export function createProcessor(config: ProcessorConfig, logger: Logger): QueueConsumer {
+export interface ProcessorOptions {
+  /** How much longer than PROCESSING_TIME_MS a claim's lease runs (order-worker.ts: ECS_LEASE_MARGIN_MS). */
+  leaseMarginMs?: number;
+}
+
+/**
+ * The ECS processor: a queue consumer whose handler is the shared order core, claiming each order
+ * in the orders table (ORDERS_TABLE_NAME) before working on it.
+ */
+export function createProcessor(config: ProcessorConfig, logger: Logger, options: ProcessorOptions = {}): QueueConsumer {
   // A long poll waits up to waitTimeSeconds for an answer: give the request that much more time.
   const sqs = createSqsClient(config.aws, { requestTimeoutMs: config.waitTimeSeconds * 1000 + 10_000, maxAttempts: 1 });
+  // One socket per order in flight at most (a claim or a completion each), as many as the SDK's default otherwise.
+  const dynamodb = createDynamoDbClient(config.aws, { maxSockets: Math.max(50, config.concurrency) });
+  const records = new OrderRecords({ dynamodb, tableName: config.ordersTableName });
   return new QueueConsumer({
     sqs,
     queueUrl: config.queueUrl,
@@ -16,6 +28,11 @@ export function createProcessor(config: ProcessorConfig, logger: Logger): QueueC
     waitTimeSeconds: config.waitTimeSeconds,
     retryDelaySeconds: config.retryDelaySeconds,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
-    handleMessage: createOrderMessageHandler({ logger, processingTimeMs: config.processingTimeMs }),
+    handleMessage: createOrderMessageHandler({
+      logger,
+      processingTimeMs: config.processingTimeMs,
+      records,
+      ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
+    }),
   });
 }

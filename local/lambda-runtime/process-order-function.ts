@@ -9,6 +9,10 @@ export interface ProcessOrderFunctionOptions {
   modulePath: string;
   processingTimeMs: number;
   logLevel: LogLevel;
+  /** The orders table (serverless.yml: ORDERS_TABLE_NAME, a Ref to the stage's table). */
+  ordersTableName: string;
+  /** DynamoDB's endpoint locally (AWS_ENDPOINT_URL_DYNAMODB); unset on AWS. */
+  dynamodbEndpoint?: string | undefined;
   region?: string;
   /** Defaults: resources/messaging.json's memory size and timeout, as serverless.yml deploys them. */
   memorySizeMb?: number;
@@ -32,6 +36,8 @@ export function processOrderFunction(options: ProcessOrderFunctionOptions): Func
       PROCESSING_TIME_MS: String(options.processingTimeMs),
       LOG_LEVEL: options.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
+      ORDERS_TABLE_NAME: options.ordersTableName,
+      ...(options.dynamodbEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint } : {}),
     },
     ...(options.region ? { region: options.region } : {}),
   };

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createDynamoDbClient } from '../../lib/aws-clients.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
+import { createOrdersTable, startDynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { ExecutionEnvironment, type FunctionSettings } from '../../local/lambda-runtime/execution-environment.ts';
-import { buildLambdaBundle } from '../../local/lambda-runtime/lambda-bundle.ts';
+import { buildLambdaBundle, localBundleDir } from '../../local/lambda-runtime/lambda-bundle.ts';
 import { processOrderFunction } from '../../local/lambda-runtime/process-order-function.ts';
 import { parseReportLine, type InvocationReport } from '../../local/lambda-runtime/platform-lines.ts';
 import { snsEventFor } from '../../local/sns-event.ts';
@@ -100,9 +101,11 @@ const importStart = performance.now();
 const { handler } = await import(modulePath);
 const importEnd = performance.now();
 const event = JSON.parse(readFileSync(eventPath, 'utf8'));
-await handler(event, { awsRequestId: 'bench-cold-start' });
+const deadline = Date.now() + 30000;
+await handler(event, { awsRequestId: 'bench-cold-start', getRemainingTimeInMillis: () => deadline - Date.now() });
 const invokeEnd = performance.now();
-process.stdout.write('\\n' + JSON.stringify({ bootMs: importStart, importMs: importEnd - importStart, resultAtEpochMs: performance.timeOrigin + invokeEnd }) + '\\n');
+// The DynamoDB client's keep-alive socket would hold the process open: exit once the line is out.
+process.stdout.write('\\n' + JSON.stringify({ bootMs: importStart, importMs: importEnd - importStart, resultAtEpochMs: performance.timeOrigin + invokeEnd }) + '\\n', () => process.exit(0));
 `;
 
 interface ProcessColdStart {
@@ -145,8 +148,12 @@ function processColdStart(driver: string, modulePath: string, eventPath: string,
  * stack's settings, alternating with an empty handler, each invoked once and shut down.
  */
 export async function benchLambda(settings: LambdaBenchSettings, log: (line: string) => void): Promise<BenchSection> {
-  const dir = await mkdtemp(join(tmpdir(), 'ordersync-bench-'));
+  // Under the project's node_modules: the bundle imports the AWS SDK, external as on Lambda.
+  const dir = await localBundleDir('bench-');
+  // The orders table the handler claims each order in (dynalite in this process, in memory).
+  const dynamodbEmulator = await startDynamoEmulator();
   try {
+    const ordersTableName = await createOrdersTable(createDynamoDbClient({ region: 'us-east-1', endpoint: undefined, dynamodbEndpoint: dynamodbEmulator.url }), 'bench');
     const buildStarted = performance.now();
     const { outfile, metafile } = await buildLambdaBundle(dir);
     const buildMs = performance.now() - buildStarted;
@@ -158,25 +165,27 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
 
     const empty = join(dir, 'empty-handler.mjs');
     await writeFile(empty, EMPTY_HANDLER);
-    const event = snsEventFor('{"order_id":"001","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99}]}', {
-      attributes: { request_id: 'bench-cold-start', accepted_at: String(Date.now()) },
-    });
+    // An order of its own per invocation: a repeated one would be a duplicate, acknowledged without the work.
+    const eventFor = (orderId: string) =>
+      snsEventFor(`{"order_id":"${orderId}","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99}]}`, {
+        attributes: { request_id: 'bench-cold-start', accepted_at: String(Date.now()) },
+      });
 
     // The local stack's function (serverless.yml's processOrder), at PROCESSING_TIME_MS=0.
     const lambda = messagingSettings.lambda;
     const functionSettings = (modulePath: string): FunctionSettings =>
-      processOrderFunction({ stage: 'bench', modulePath, processingTimeMs: 0, logLevel: 'info' });
+      processOrderFunction({ stage: 'bench', modulePath, processingTimeMs: 0, logLevel: 'info', ordersTableName, dynamodbEndpoint: dynamodbEmulator.url });
     // The whole-process rows get the same environment variables.
     const environmentVariables = functionSettings(outfile).environment;
     const sink = platformLineSink();
     const baseline: EnvironmentColdStart[] = [];
     const bundle: EnvironmentColdStart[] = [];
     // One pair first, not counted: the first worker of this process pays for loading the bootstrap itself.
-    await environmentColdStart(functionSettings(empty), event, 'bench-warm-up-empty', sink);
-    await environmentColdStart(functionSettings(outfile), event, 'bench-warm-up-bundle', sink);
+    await environmentColdStart(functionSettings(empty), eventFor('bench-warm-up-empty'), 'bench-warm-up-empty', sink);
+    await environmentColdStart(functionSettings(outfile), eventFor('bench-warm-up-bundle'), 'bench-warm-up-bundle', sink);
     for (let run = 0; run < settings.coldStarts; run += 1) {
-      baseline.push(await environmentColdStart(functionSettings(empty), event, `bench-empty-${run}`, sink));
-      bundle.push(await environmentColdStart(functionSettings(outfile), event, `bench-bundle-${run}`, sink));
+      baseline.push(await environmentColdStart(functionSettings(empty), eventFor(`bench-empty-${run}`), `bench-empty-${run}`, sink));
+      bundle.push(await environmentColdStart(functionSettings(outfile), eventFor(`bench-bundle-${run}`), `bench-bundle-${run}`, sink));
     }
     const environments = 2 * (settings.coldStarts + 1);
     if (sink.counts.reports !== environments || sink.reports.some((report) => report.initDurationMs === undefined)) {
@@ -188,10 +197,10 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
     const processBundle: ProcessColdStart[] = [];
     if (settings.processColdStarts > 0) {
       const driver = join(dir, 'driver.mjs');
-      const eventPath = join(dir, 'event.json');
       await writeFile(driver, PROCESS_DRIVER);
-      await writeFile(eventPath, JSON.stringify(event));
       for (let run = 0; run < settings.processColdStarts; run += 1) {
+        const eventPath = join(dir, `event-${run}.json`);
+        await writeFile(eventPath, JSON.stringify(eventFor(`bench-process-${run}`)));
         processBaseline.push(await processColdStart(driver, empty, eventPath, environmentVariables, settings.timeoutMs));
         processBundle.push(await processColdStart(driver, outfile, eventPath, environmentVariables, settings.timeoutMs));
       }
@@ -258,9 +267,9 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
     return {
       title: 'Lambda',
       method: [
-        `The bundle is the one the Lambda ships, built by \`buildLambdaBundle\` from the same definition as \`sls package\` (scripts/lambda-bundle.cjs: esbuild, handlers/process-order.ts, platform node, target node24, ESM with a \`require\` shim, minified, \`@aws-sdk/*\` external as the runtime provides it, linked source map in a separate file); it took ${fmt(buildMs)} ms here.`,
+        `The bundle is the one the Lambda ships, built by \`buildLambdaBundle\` from the same definition as \`sls package\` (scripts/lambda-bundle.cjs: esbuild, handlers/process-order.ts, platform node, target node24, ESM with a \`require\` shim, minified, \`@aws-sdk/*\` external as the runtime provides it, hence built under the project's node_modules so that the import resolves, linked source map in a separate file); it took ${fmt(buildMs)} ms here.`,
         '',
-        `Cold start, measured as the local invoker measures it: ${settings.coldStarts} new execution environments per module (local/lambda-runtime/execution-environment.ts, a worker thread, the one the local stack starts on a cold start), alternating with the baseline (a module whose handler does nothing), after one pair not counted. Each has the local stack's settings for the function (Memory Size ${lambda.memorySizeMb} MB from resources/messaging.json, which bounds the worker's heap; PROCESSING_TIME_MS=0, LOG_LEVEL=info, NODE_OPTIONS=--enable-source-maps), is invoked once with a real-shaped SNS event (\`snsEventFor\` with the seed order) and is then shut down; its START/END/REPORT lines and the function's own log lines go to a sink that counts them. Init Duration, Duration and Max Memory Used are the REPORT figures the invoker logs: Init Duration is timed inside the environment around the module's import, Duration around the first invocation, Max Memory Used is the environment's V8 heap and external memory (not a process's RSS). "New environment → first result" is the wall clock from constructing the environment to the resolved first invocation: the worker's start, the import, the invocation and the messages between them. Medians and 90th percentiles (nearest rank).`,
+        `Cold start, measured as the local invoker measures it: ${settings.coldStarts} new execution environments per module (local/lambda-runtime/execution-environment.ts, a worker thread, the one the local stack starts on a cold start), alternating with the baseline (a module whose handler does nothing), after one pair not counted. Each has the local stack's settings for the function (Memory Size ${lambda.memorySizeMb} MB from resources/messaging.json, which bounds the worker's heap; PROCESSING_TIME_MS=0, LOG_LEVEL=info, NODE_OPTIONS=--enable-source-maps), is invoked once with a real-shaped SNS event (\`snsEventFor\`, an order of its own each time, which the handler claims and completes in the orders table, dynalite in this process) and is then shut down; its START/END/REPORT lines and the function's own log lines go to a sink that counts them. Init Duration, Duration and Max Memory Used are the REPORT figures the invoker logs: Init Duration is timed inside the environment around the module's import, Duration around the first invocation, Max Memory Used is the environment's V8 heap and external memory (not a process's RSS). "New environment → first result" is the wall clock from constructing the environment to the resolved first invocation: the worker's start, the import, the invocation and the messages between them. Medians and 90th percentiles (nearest rank).`,
         ...(settings.processColdStarts > 0
           ? [
               '',
@@ -277,6 +286,7 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
       ],
     };
   } finally {
+    await dynamodbEmulator.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,15 +1,17 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { Consumer } from 'sqs-consumer';
-import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
+import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig, ProcessorConfig } from '../../lib/config.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
+import { OrderRecords } from '../../lib/order-records.ts';
 import type { QueueConsumer } from '../../lib/queue-consumer.ts';
 import { createOrderMessageHandler } from '../../containers/processor/order-worker.ts';
 import { createProcessor } from '../../containers/processor/processor.ts';
 import { DEFAULT_INPUTS } from '../../cost/model.ts';
+import { createOrdersTable } from '../../local/dynamodb-emulator.ts';
 import { provisionMessaging } from '../../local/provision.ts';
 import { BASELINE_COMMIT, baselineTree } from './baseline.ts';
 import { callsBetween, readCallCounts, sumCalls, type CallCounts } from './call-counter.ts';
@@ -77,6 +79,8 @@ interface Contestant {
 interface RunContext {
   aws: AwsConfig;
   queueUrl: string;
+  /** A table of the run's own: the pre-filled order ids repeat from run to run. */
+  ordersTableName: string;
   concurrency: number;
   processingMs: number;
   logger: Logger;
@@ -129,6 +133,7 @@ const processorConfig = (context: RunContext): ProcessorConfig => ({
   aws: context.aws,
   logLevel: 'info',
   processingTimeMs: context.processingMs,
+  ordersTableName: context.ordersTableName,
   queueUrl: context.queueUrl,
   concurrency: context.concurrency,
   waitTimeSeconds: messagingSettings.ordersQueue.receiveWaitTimeSeconds,
@@ -170,7 +175,8 @@ function rawLoop(context: RunContext): Contestant {
 /** bbc's sqs-consumer, `PEER_CONSUMERS` consumers of batchSize 10, running the project's order handler on each message. */
 function sqsConsumer(mode: 'message' | 'batch', context: RunContext): Contestant {
   const sqs = createSqsClient(context.aws, { requestTimeoutMs: 30_000, maxAttempts: 1 });
-  const handler = createOrderMessageHandler({ logger: context.logger, processingTimeMs: context.processingMs });
+  const records = new OrderRecords({ dynamodb: createDynamoDbClient(context.aws), tableName: context.ordersTableName });
+  const handler = createOrderMessageHandler({ logger: context.logger, processingTimeMs: context.processingMs, records });
   const never = new AbortController().signal;
   const handle = async (message: Message): Promise<Message> => {
     await handler(message, { receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1), maxReceiveCount: undefined, signal: never });
@@ -221,7 +227,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
   const s = settings;
   const emulator = await startTarget('emulator');
   try {
-    const aws: AwsConfig = { region: 'us-east-1', endpoint: emulator.url };
+    const aws: AwsConfig = { region: 'us-east-1', endpoint: emulator.url, dynamodbEndpoint: emulator.dynamodbUrl };
     const sqs = createSqsClient(aws, { requestTimeoutMs: 30_000 });
     const logger = createLogger({ component: 'processor', destination: pino.destination({ dest: '/dev/null', sync: true }) });
     const baseline = baselineTree();
@@ -244,6 +250,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
     const run = async (spec: ContestantSpec, orders: number, processingMs: number): Promise<Run> => {
       queues += 1;
       const { ordersQueueUrl: queueUrl } = await provisionMessaging({ sns: createSnsClient(aws), sqs, stage: `bp${queues}`, mode: 'ecs' });
+      const ordersTableName = await createOrdersTable(createDynamoDbClient(aws), `bp${queues}`);
       await prefill(sqs, queueUrl, orders);
       let handled = 0;
       let finished = 0;
@@ -252,6 +259,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       const contestant = spec.make({
         aws,
         queueUrl,
+        ordersTableName,
         concurrency: spec.concurrency,
         processingMs,
         logger,

@@ -3,6 +3,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SNSEvent } from 'aws-lambda';
 import { expect } from 'chai';
+import { LAMBDA_LEASE_MARGIN_MS } from '../../handlers/process-order-handler.ts';
 import { createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
@@ -117,7 +118,10 @@ describe('Lambda path: the concurrency limit and the timeout, through the asynch
   });
 
   it('fails an invocation past the timeout, retries it in a new environment, and then keeps the order in the on-failure destination', async () => {
-    stack = await startTestStack({ mode: 'lambda', processingTimeMs: 2000, lambdaTimeoutMs: 300, lambdaRetryDelaysMs: [50, 50] });
+    // Each retry comes after the timed-out attempt's claim has run out (its lease: the 300 ms it had
+    // left plus LAMBDA_LEASE_MARGIN_MS), as Lambda's retries (after about 1 and 2 minutes) always do:
+    // sooner, the retry would find the order held and fail at once instead of timing out.
+    stack = await startTestStack({ mode: 'lambda', processingTimeMs: 2000, lambdaTimeoutMs: 300, lambdaRetryDelaysMs: [300 + LAMBDA_LEASE_MARGIN_MS + 200, 300 + LAMBDA_LEASE_MARGIN_MS + 200] });
     await createSnsClient(stack.aws).send(new PublishCommand({ TopicArn: stack.resources.topicArn, Message: order('slow-1') }));
     const running = stack;
     await running.logs.waitFor('the slow order to be dead-lettered', () => running.logs.events('order.dead_lettered').length === 1, 20_000);

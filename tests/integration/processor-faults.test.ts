@@ -125,6 +125,9 @@ describe('ECS processor under broker faults (TCP proxy in front of the emulator)
         AWS_ENDPOINT_URL: proxy.url,
         AWS_REGION: 'us-east-1',
         ORDERS_QUEUE_URL: stack.resources.ordersQueueUrl,
+        // The orders table directly: only the broker hangs.
+        ORDERS_TABLE_NAME: stack.ordersTableName,
+        AWS_ENDPOINT_URL_DYNAMODB: stack.aws.dynamodbEndpoint ?? '',
         PROCESSOR_WAIT_TIME_SECONDS: '1',
         PROCESSOR_CONCURRENCY: '10',
         PROCESSING_TIME_MS: String(processingTimeMs),

@@ -8,6 +8,7 @@ import { eventually } from '../support/eventually.ts';
 import { LogCollector, processedCounts } from '../../local/log-collector.ts';
 import { makeOrder } from '../support/orders.ts';
 import { processorFor, publishOrders, sendRaw } from '../support/processor.ts';
+import { startClaimsTable } from '../support/path-records.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import type { QueueConsumer } from '../../lib/queue-consumer.ts';
 
@@ -100,10 +101,12 @@ describe('ECS processor when SQS is unreachable', function () {
     const probe = await startEmulator(0);
     const port = probe.port;
     await probe.stop();
-    const aws = { region: 'us-east-1', endpoint: `http://127.0.0.1:${port}` };
+    // The orders table is there all along: only the queue is missing.
+    const table = await startClaimsTable('retry');
+    const aws = { region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, dynamodbEndpoint: table.aws.dynamodbEndpoint };
     const logs = new LogCollector();
     const queueUrl = `http://sqs.us-east-1.localhost:${port}/000000000000/ordersync-retry-orders`;
-    const processor = processorFor({ aws, resources: { ordersQueueUrl: queueUrl } } as TestStack, logs, { concurrency: 5 });
+    const processor = processorFor({ aws, ordersTableName: table.ordersTableName, resources: { ordersQueueUrl: queueUrl } } as TestStack, logs, { concurrency: 5 });
     processor.start();
     let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
     try {
@@ -120,6 +123,7 @@ describe('ECS processor when SQS is unreachable', function () {
     } finally {
       await processor.stop();
       await emulator?.stop();
+      await table.stop();
     }
   });
 });

@@ -28,6 +28,8 @@ describe('graceful shutdown on SIGTERM (real processes)', function () {
       AWS_ENDPOINT_URL: stack.emulatorUrl,
       AWS_REGION: 'us-east-1',
       ORDERS_QUEUE_URL: stack.resources.ordersQueueUrl,
+      ORDERS_TABLE_NAME: stack.ordersTableName,
+      AWS_ENDPOINT_URL_DYNAMODB: stack.aws.dynamodbEndpoint ?? '',
       PROCESSOR_WAIT_TIME_SECONDS: '1',
       ...env,
     });

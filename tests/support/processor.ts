@@ -5,17 +5,23 @@ import type { ProcessorConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
 import type { QueueConsumer } from '../../lib/queue-consumer.ts';
-import { createProcessor } from '../../containers/processor/processor.ts';
+import { createProcessor, type ProcessorOptions } from '../../containers/processor/processor.ts';
 import type { Order } from '../../lib/order-schema.ts';
 import type { LogCollector } from '../../local/log-collector.ts';
 import type { TestStack } from './stack.ts';
 
 /** A processor of the stack's orders queue with its own settings, logging into `logs`. */
-export function processorFor(stack: TestStack, logs: LogCollector, overrides: Partial<ProcessorConfig> = {}): QueueConsumer {
+export function processorFor(
+  stack: TestStack,
+  logs: LogCollector,
+  overrides: Partial<ProcessorConfig> = {},
+  options: ProcessorOptions = {},
+): QueueConsumer {
   const config: ProcessorConfig = {
     aws: stack.aws,
     logLevel: 'info',
     processingTimeMs: 50,
+    ordersTableName: stack.ordersTableName,
     queueUrl: stack.resources.ordersQueueUrl,
     concurrency: 10,
     waitTimeSeconds: 1,
@@ -23,7 +29,7 @@ export function processorFor(stack: TestStack, logs: LogCollector, overrides: Pa
     shutdownTimeoutMs: 3000,
     ...overrides,
   };
-  return createProcessor(config, createLogger({ component: 'processor', destination: logs }));
+  return createProcessor(config, createLogger({ component: 'processor', destination: logs }), options);
 }
 
 /** Publishes orders to the stack's topic as the receiver does (request id and acceptance time attached). */

@@ -63,6 +63,12 @@ export function formatPrices(prices: Prices, pricesPath: string): string[] {
     ['SQS', `per million requests: ${tiers(prices.sqs.requestTiers.map(({ upTo, perMillion }) => ({ upTo, price: `$${perMillion}` })))}; SNS deliveries counted as requests: ${prices.sqs.snsDeliveryCountsAsRequest ? 'yes' : 'no'}`, prices.sqs.source],
     ['SNS', `$${prices.sns.perMillionPublishes} per million publishes; deliveries per million: to SQS $${prices.sns.perMillionSqsDeliveries}, to Lambda $${prices.sns.perMillionLambdaDeliveries}`, prices.sns.source],
     ['Lambda', `$${prices.lambda.perMillionRequests} per million requests; per GB-second: ${tiers(prices.lambda.gbSecondTiers.map(({ upTo, perGbSecond }) => ({ upTo, price: `$${perGbSecond}` })))} (x86)`, prices.lambda.source],
+    [
+      'DynamoDB',
+      `on demand: $${prices.dynamodb.perMillionWriteRequestUnits} per million write request units, $${prices.dynamodb.perMillionReadRequestUnits} per million read request units; ` +
+        `$${prices.dynamodb.perGbMonthStorage} per GB-month stored, point-in-time recovery $${prices.dynamodb.perGbMonthPointInTimeRecovery} per GB-month (as of ${prices.dynamodb.asOf})`,
+      prices.dynamodb.source,
+    ],
     ['CloudWatch Logs', `$${prices.cloudwatchLogs.perGbIngested} per GB ingested`, prices.cloudwatchLogs.source],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));

@@ -1,6 +1,8 @@
 import { DELETE_BATCH_DELAY_MS, SQS_BATCH_LIMIT } from '../lib/delete-batcher.ts';
 import { messagingSettings } from '../lib/messaging-settings.ts';
+import { ORDER_RETENTION_DAYS } from '../lib/orders-table.ts';
 import { pollerCount } from '../lib/queue-consumer.ts';
+import { pathTableUsage, PROCESSOR_TABLE_CALLS_PER_ORDER, receiverTableUsage, TABLE_BODY_BYTES_PER_ORDER, type TableUsagePerOrder } from './dynamodb.ts';
 import type { MeasuredRequests } from './measured.ts';
 import type { Prices } from './prices.ts';
 
@@ -40,6 +42,8 @@ export interface CostInputs {
   processorEfficiency: number;
   /** Lambda billed time beyond the processing time (handler work, runtime), per invocation. */
   lambdaOverheadMs: number;
+  /** The orders table's point-in-time recovery (on for a prod stage): billed per GB-month of the table. */
+  pointInTimeRecovery: boolean;
   /**
    * AWS requests per order as `npm run bench` measured them (cost/measured-requests.json): when
    * present, SNS publishing calls, SQS receives, deletes and (up to the handler time they were
@@ -64,6 +68,7 @@ export const DEFAULT_INPUTS: Readonly<CostInputs> = {
   processorTaskRate: 150,
   processorEfficiency: 0.9,
   lambdaOverheadMs: 0,
+  pointInTimeRecovery: false,
 };
 
 /**
@@ -128,6 +133,8 @@ export interface Sizing {
   lambdaGbSeconds: number;
   /** Concurrent Lambda executions at the peak rate. */
   lambdaPeakConcurrency: number;
+  /** The orders table per order (cost/dynamodb.ts): the receiver's part and each path's. */
+  ordersTable: { receiver: TableUsagePerOrder; ecs: TableUsagePerOrder; lambda: TableUsagePerOrder; retentionDays: number };
 }
 
 export interface CostReport {
@@ -231,9 +238,33 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   add({ group: 'shared', item: 'SNS publishes', quantity: publishes, unit: 'publishes', usd: (publishes / MILLION) * prices.sns.perMillionPublishes, basis: requests.snsPublishes.basis });
   const receiverLogBytes = orders * TRAFFIC.logBytesPerOrder.receiver;
   add({ group: 'shared', item: 'receiver logs (CloudWatch)', quantity: gb(receiverLogBytes), unit: 'GB', usd: gb(receiverLogBytes) * prices.cloudwatchLogs.perGbIngested, basis: `${TRAFFIC.logBytesPerOrder.receiver} B per order` });
+  // The orders table: request units per order and the records kept for the retention (cost/dynamodb.ts).
+  const ordersTable = { receiver: receiverTableUsage(), ecs: pathTableUsage('ecs'), lambda: pathTableUsage('lambda'), retentionDays: ORDER_RETENTION_DAYS };
+  const storagePrice = prices.dynamodb.perGbMonthStorage + (inputs.pointInTimeRecovery ? prices.dynamodb.perGbMonthPointInTimeRecovery : 0);
+  const storageBasis = (bytes: string) =>
+    `${bytes} × ${ORDER_RETENTION_DAYS} days of orders kept (${ORDER_RETENTION_DAYS} ÷ ${(hours / 24).toFixed(2)} of a month's)${inputs.pointInTimeRecovery ? ', with point-in-time recovery' : ''}`;
+  /** GB-months stored at steady state: each order's bytes for the retention, out of a month of orders. */
+  const storedGbMonths = (bytesPerOrder: number) => gb(orders * bytesPerOrder) * (ORDER_RETENTION_DAYS / (hours / 24));
+  const tableLines = (group: CostGroup, usage: TableUsagePerOrder, what: string, records: string) => {
+    const writes = orders * usage.writeUnits;
+    add({ group, item: `orders table writes (${what})`, quantity: writes, unit: 'WRU', usd: (writes / MILLION) * prices.dynamodb.perMillionWriteRequestUnits, basis: usage.basis.writes });
+    if (usage.readUnits > 0) {
+      const reads = orders * usage.readUnits;
+      add({ group, item: `orders table reads (${what})`, quantity: reads, unit: 'RRU', usd: (reads / MILLION) * prices.dynamodb.perMillionReadRequestUnits, basis: usage.basis.reads });
+    }
+    const stored = storedGbMonths(usage.storedBytes);
+    add({ group, item: `orders table storage (${records})`, quantity: stored, unit: 'GB-months', usd: stored * storagePrice, basis: storageBasis(usage.basis.storage) });
+  };
+  tableLines('shared', ordersTable.receiver, 'receiver', 'accepted records');
+
   const natShare = inputs.natGateways > 0 ? 1 : 0;
-  const receiverNatBytes = publishes * TRAFFIC.apiCallBytes + orders * TRAFFIC.publishBodyBytes + receiverLogBytes;
-  add({ group: 'shared', item: 'NAT data: publishes, receiver logs', quantity: gb(receiverNatBytes) * natShare, unit: 'GB', usd: gb(receiverNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtBytes(requests.snsPublishes.perOrder * TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TRAFFIC.logBytesPerOrder.receiver)} B per order` });
+  // The receiver's table calls are batched as its publishes are (the same batcher, lib/call-batcher.ts):
+  // as many lookups and as many writes per order as publishing calls, at most (bigger batches: fewer).
+  const receiverTableCalls = 2 * requests.snsPublishes.perOrder;
+  const receiverNatBytesPerOrder =
+    (requests.snsPublishes.perOrder + receiverTableCalls) * TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TABLE_BODY_BYTES_PER_ORDER.receiver + TRAFFIC.logBytesPerOrder.receiver;
+  const receiverNatBytes = orders * receiverNatBytesPerOrder;
+  add({ group: 'shared', item: 'NAT data: publishes, orders table, receiver logs', quantity: gb(receiverNatBytes) * natShare, unit: 'GB', usd: gb(receiverNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtBytes(receiverNatBytesPerOrder)} B per order` });
 
   // --- ECS path: processor tasks, SQS requests, processor traffic and logs
   add({ group: 'ecs', item: 'processor tasks (Fargate)', quantity: processorTasks * hours, unit: 'task-hours', usd: processorTasks * hours * taskHour, basis: `${processorTasks} × ${taskSize} × ${hours} h` });
@@ -259,9 +290,11 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   add({ group: 'ecs', item: 'SNS → SQS deliveries', quantity: orders, unit: 'deliveries', usd: (orders / MILLION) * prices.sns.perMillionSqsDeliveries, basis: '1 per order' });
   const processorLogBytes = orders * TRAFFIC.logBytesPerOrder.processor;
   add({ group: 'ecs', item: 'processor logs (CloudWatch)', quantity: gb(processorLogBytes), unit: 'GB', usd: gb(processorLogBytes) * prices.cloudwatchLogs.perGbIngested, basis: `${TRAFFIC.logBytesPerOrder.processor} B per order` });
-  const processorCalls = sqsRequests.receives + sqsRequests.emptyReceives + sqsRequests.deletes + sqsRequests.visibilityExtensions;
-  const processorNatBytes = processorCalls * TRAFFIC.apiCallBytes + orders * (TRAFFIC.receivedMessageBytes + TRAFFIC.deleteEntryBytes) + processorLogBytes;
-  add({ group: 'ecs', item: 'NAT data: SQS calls, processor logs', quantity: gb(processorNatBytes) * natShare, unit: 'GB', usd: gb(processorNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtCount(processorCalls)} calls × ${TRAFFIC.apiCallBytes} B + ${TRAFFIC.receivedMessageBytes + TRAFFIC.deleteEntryBytes + TRAFFIC.logBytesPerOrder.processor} B per order` });
+  tableLines('ecs', ordersTable.ecs, 'ECS claims, completions', 'ECS path records');
+  const processorCalls = sqsRequests.receives + sqsRequests.emptyReceives + sqsRequests.deletes + sqsRequests.visibilityExtensions + orders * PROCESSOR_TABLE_CALLS_PER_ORDER;
+  const processorBytesPerOrder = TRAFFIC.receivedMessageBytes + TRAFFIC.deleteEntryBytes + TABLE_BODY_BYTES_PER_ORDER.processor + TRAFFIC.logBytesPerOrder.processor;
+  const processorNatBytes = processorCalls * TRAFFIC.apiCallBytes + orders * processorBytesPerOrder;
+  add({ group: 'ecs', item: 'NAT data: SQS and table calls, processor logs', quantity: gb(processorNatBytes) * natShare, unit: 'GB', usd: gb(processorNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtCount(processorCalls)} calls × ${TRAFFIC.apiCallBytes} B + ${processorBytesPerOrder} B per order` });
 
   // --- Lambda path: requests, duration, logs; SNS delivers to Lambda for nothing
   const lambdaBilledMs = Math.max(1, Math.ceil(inputs.processingMs + inputs.lambdaOverheadMs));
@@ -271,6 +304,8 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   add({ group: 'lambda', item: 'SNS → Lambda deliveries', quantity: orders, unit: 'deliveries', usd: (orders / MILLION) * prices.sns.perMillionLambdaDeliveries, basis: '1 per order' });
   const lambdaLogBytes = orders * TRAFFIC.logBytesPerOrder.lambda;
   add({ group: 'lambda', item: 'Lambda logs (CloudWatch)', quantity: gb(lambdaLogBytes), unit: 'GB', usd: gb(lambdaLogBytes) * prices.cloudwatchLogs.perGbIngested, basis: `${TRAFFIC.logBytesPerOrder.lambda} B per order` });
+  // The function runs outside the VPC: its table calls do not cross the NAT gateway.
+  tableLines('lambda', ordersTable.lambda, 'Lambda claims, completions', 'Lambda path records');
   const lambdaPeakConcurrency = peak * (lambdaBilledMs / 1000);
   if (lambdaPeakConcurrency > TRAFFIC.lambdaDefaultConcurrencyQuota) {
     warnings.push(`the Lambda path needs about ${Math.ceil(lambdaPeakConcurrency)} concurrent executions at the peak; an account starts with a quota of ${TRAFFIC.lambdaDefaultConcurrencyQuota}`);
@@ -295,6 +330,10 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
     { item: 'SNS publishes (1M)', usd: snsFree },
     { item: 'CloudWatch Logs ingestion (5 GB)', usd: logsFree(lambdaLogBytes) },
   ];
+  const tableFree = (pathUsage: TableUsagePerOrder) =>
+    Math.min(storedGbMonths(ordersTable.receiver.storedBytes + pathUsage.storedBytes), prices.dynamodb.free.storageGbPerMonth) * prices.dynamodb.perGbMonthStorage;
+  ecsFree.push({ item: 'DynamoDB storage (25 GB)', usd: tableFree(ordersTable.ecs) });
+  lambdaFree.push({ item: 'DynamoDB storage (25 GB)', usd: tableFree(ordersTable.lambda) });
   const total = (credits: FreeTierCredit[]) => credits.reduce((sumUsd, credit) => sumUsd + credit.usd, 0);
 
   return {
@@ -312,6 +351,7 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
       lambdaBilledMs,
       lambdaGbSeconds,
       lambdaPeakConcurrency,
+      ordersTable,
     },
     lines,
     totals: { shared, ecsOnly, lambdaOnly, ecs: shared + ecsOnly, lambda: shared + lambdaOnly },

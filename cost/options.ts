@@ -33,6 +33,9 @@ ECS path and front door
                           npm run bench measured) and count requests by the model's own rules
   --nat-gateways N        NAT gateways, 0-10 (${DEFAULT_INPUTS.natGateways}); 0 leaves NAT out entirely
 
+Orders table (DynamoDB, on demand; both paths)
+  --pitr                  with point-in-time recovery, as a prod stage deploys it (off, as dev)
+
 Output
   --prices FILE           price file (cost/prices.json)
   --json                  the whole estimate and break-even as JSON
@@ -122,6 +125,7 @@ const FLAGS: ParseArgsOptionsConfig = {
   ...Object.fromEntries(VALUE_FLAGS.map((name) => [name, { type: 'string' }] as const)),
   json: { type: 'boolean' },
   'modelled-requests': { type: 'boolean' },
+  pitr: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -178,6 +182,7 @@ export function parseCostArgs(argv: string[], measuredPath = DEFAULT_MEASURED_PA
     processorTaskRate: read.number('processor-rate', d.processorTaskRate, 0, 1e6, { minExclusive: true }),
     processorEfficiency: read.number('efficiency', d.processorEfficiency, 0, 1, { minExclusive: true }),
     lambdaOverheadMs: read.number('lambda-overhead-ms', d.lambdaOverheadMs, 0, 10_000),
+    pointInTimeRecovery: values.pitr === true,
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems.join('\n'));
   if (values['modelled-requests'] !== true && values.help !== true) {

@@ -56,6 +56,16 @@ const pricesSchema = z.object({
     gbSecondTiers: tiers(z.object({ upTo, perGbSecond: price })),
     free: z.object({ requestsPerMonth: price, gbSecondsPerMonth: price }),
   }),
+  dynamodb: z.object({
+    source,
+    /** The DynamoDB prices were written down on a day of their own. */
+    asOf: z.iso.date(),
+    perMillionWriteRequestUnits: price,
+    perMillionReadRequestUnits: price,
+    perGbMonthStorage: price,
+    perGbMonthPointInTimeRecovery: price,
+    free: z.object({ storageGbPerMonth: price }),
+  }),
   cloudwatchLogs: z.object({ source, perGbIngested: price, free: z.object({ gbIngestedPerMonth: price }) }),
 });
 
@@ -90,6 +100,6 @@ export function loadPrices(path = DEFAULT_PRICES_PATH): Prices {
 
 /** Every source page the prices come from, once each. */
 export function priceSources(prices: Prices): { service: string; url: string }[] {
-  const services = ['fargate', 'alb', 'natGateway', 'publicIpv4', 'sqs', 'sns', 'lambda', 'cloudwatchLogs'] as const;
+  const services = ['fargate', 'alb', 'natGateway', 'publicIpv4', 'sqs', 'sns', 'lambda', 'dynamodb', 'cloudwatchLogs'] as const;
   return services.map((service) => ({ service, url: prices[service].source }));
 }

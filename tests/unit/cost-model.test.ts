@@ -10,6 +10,7 @@ import {
   type CostInputs,
   type CostReport,
 } from '../../cost/model.ts';
+import { attributeValueBytes, itemBytes, pathTableUsage, receiverTableUsage, REPRESENTATIVE_ITEMS } from '../../cost/dynamodb.ts';
 import { loadMeasuredRequests, parseMeasuredRequests, type MeasuredRequests } from '../../cost/measured.ts';
 import { parseCostArgs, parseQuantity } from '../../cost/options.ts';
 import { loadPrices, parsePrices, type Prices } from '../../cost/prices.ts';
@@ -18,7 +19,8 @@ import { spawnChild } from '../support/child-process.ts';
 
 /**
  * Fixed prices, so the hand computations below stay true when cost/prices.json is edited
- * (us-east-1 list prices as of 2026-11-25, the values that file was written with).
+ * (us-east-1 list prices as of 2026-11-25, the values that file was written with; DynamoDB's as
+ * of 2026-11-26: on demand $0.625 per million WRU, $0.125 per million RRU, $0.25 per GB-month).
  */
 const PRICES: Prices = parsePrices({
   region: 'us-east-1',
@@ -49,6 +51,15 @@ const PRICES: Prices = parsePrices({
       { upTo: null, perGbSecond: 0.0000133334 },
     ],
     free: { requestsPerMonth: 1e6, gbSecondsPerMonth: 400_000 },
+  },
+  dynamodb: {
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    asOf: '2026-11-26',
+    perMillionWriteRequestUnits: 0.625,
+    perMillionReadRequestUnits: 0.125,
+    perGbMonthStorage: 0.25,
+    perGbMonthPointInTimeRecovery: 0.2,
+    free: { storageGbPerMonth: 25 },
   },
   cloudwatchLogs: { source: 'https://aws.amazon.com/cloudwatch/pricing/', perGbIngested: 0.5, free: { gbIngestedPerMonth: 5 } },
 });
@@ -85,10 +96,20 @@ describe('cost model', () => {
       expect(line(report, 'SNS publishes')).to.be.closeTo(5, 1e-9);
       // Receiver logs: 10M × 325 B = 3.026798 GB × $0.50 = $1.513399.
       expect(line(report, 'receiver logs (CloudWatch)')).to.be.closeTo(1.513399, 1e-6);
-      // NAT data: 10M × (800 call + 1200 publish + 325 log) B = 23.25e9 B = 21.653236 GB × $0.045 = $0.974396.
-      expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo(0.974396, 1e-6);
-      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 0.974396 = $77.611709.
-      expect(report.totals.shared).to.be.closeTo(77.611709, 1e-5);
+      // Orders table, the receiver's part: per order 1 accepted record written (BatchWriteItem bills
+      // each item: 1 WRU up to 1 KB) and 1 consistent lookup (BatchGetItem: 1 RRU per key up to 4 KB).
+      //   writes 10M × $0.625 / million = $6.25; reads 10M × $0.125 / million = $1.25.
+      expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(6.25, 1e-9);
+      expect(line(report, 'orders table reads (receiver)')).to.be.closeTo(1.25, 1e-9);
+      // Storage: (260 B item + 100 B overhead) × 10M = 3.6e9 B = 3.352761 GB, kept 30 of 730 / 24 = 30.416667 days
+      //   (× 0.986301) = 3.306833 GB-months × $0.25 = $0.826708.
+      expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(0.826708, 1e-6);
+      // NAT data: per order 3 calls (1 publish, 1 lookup, 1 write: the table's calls batched as the
+      //   publishes are, 1 per order each without a measurement) × 800 B + 1,200 B publish + 500 B of
+      //   table bodies + 325 B log = 4,425 B; × 10M = 41.211024 GB × $0.045 = $1.854496.
+      expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo(1.854496, 1e-6);
+      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 1.25 + 0.826708 + 1.854496 = $86.818517.
+      expect(report.totals.shared).to.be.closeTo(86.818517, 1e-5);
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
@@ -110,12 +131,18 @@ describe('cost model', () => {
       expect(line(report, 'SNS → SQS deliveries')).to.equal(0);
       // Processor logs: 10M × 450 B = 4.19095 GB × $0.50 = $2.095476.
       expect(line(report, 'processor logs (CloudWatch)')).to.be.closeTo(2.095476, 1e-6);
-      // NAT data: (10M + 4,955 + 8,401,535) calls × 800 B + 10M × (700 + 450 + 450) B = 30.7252e9 B
-      //   = 28.6152 GB × $0.045 = $1.28768.
-      expect(line(report, 'NAT data: SQS calls, processor logs')).to.be.closeTo(1.28768, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 1.28768 = $23.7558; with the front door $101.3675.
-      expect(report.totals.ecsOnly).to.be.closeTo(23.7558, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(101.3675, 1e-3);
+      // Orders table, the ECS path: per delivery the claim and the completion, 1 WRU each (the
+      //   record is 208 B claimed, 456 B processed): 20M WRU × $0.625 / million = $12.50.
+      expect(line(report, 'orders table writes (ECS claims, completions)')).to.be.closeTo(12.5, 1e-9);
+      // Storage: (456 + 100) B × 10M = 5.178165 GB × 0.986301 = 5.107220 GB-months × $0.25 = $1.276805.
+      expect(line(report, 'orders table storage (ECS path records)')).to.be.closeTo(1.276805, 1e-6);
+      // NAT data: (10M + 4,955 + 8,401,535 SQS + 20M table) calls × 800 B
+      //   + 10M × (700 + 450 + 2,050 table bodies + 450 log) B = 30.725192e9 + 36.5e9 = 67.225192e9 B
+      //   = 62.608339 GB × $0.045 = $2.817375.
+      expect(line(report, 'NAT data: SQS and table calls, processor logs')).to.be.closeTo(2.817375, 1e-4);
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.276805 + 2.817375 = $39.0623; with the front door $125.8808.
+      expect(report.totals.ecsOnly).to.be.closeTo(39.0623, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(125.8808, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -127,15 +154,22 @@ describe('cost model', () => {
       expect(line(report, 'SNS → Lambda deliveries')).to.equal(0);
       // Logs: 10M × 850 B = 7.91624 GB × $0.50 = $3.958121.
       expect(line(report, 'Lambda logs (CloudWatch)')).to.be.closeTo(3.958121, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 = $130.958371; with the front door $208.57008.
-      expect(report.totals.lambda).to.be.closeTo(208.57008, 1e-4);
+      // Orders table: the claim and the completion as on the ECS path, $12.50; the record is 462 B
+      //   (path#lambda and "lambda" in the result: 6 B more): (462 + 100) B × 10M = 5.234044 GB
+      //   × 0.986301 = 5.162334 GB-months × $0.25 = $1.290583. The function is outside the VPC: no NAT.
+      expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(12.5, 1e-9);
+      expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.290583, 1e-6);
+      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.290583 = $144.748954; with the front door $231.567471.
+      expect(report.totals.lambda).to.be.closeTo(231.567471, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
-      // ECS: SQS 1M × $0.40/M = $0.40; SNS 1M × $0.50/M = $0.50; logs min(3.03 + 4.19, 5) GB × $0.50 = $2.50.
-      expect(report.freeTier.ecsUsd).to.be.closeTo(3.4, 1e-9);
-      // Lambda: 1M × $0.20/M = $0.20; 400,000 GB-s × $0.0000166667 = $6.66668; SNS $0.50; logs $2.50.
-      expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668, 1e-6);
+      // ECS: SQS 1M × $0.40/M = $0.40; SNS 1M × $0.50/M = $0.50; logs min(3.03 + 4.19, 5) GB × $0.50 = $2.50;
+      //   DynamoDB storage min(3.306833 + 5.107220, 25) GB-months × $0.25 = $2.103513.
+      expect(report.freeTier.ecsUsd).to.be.closeTo(3.4 + 2.103513, 1e-6);
+      // Lambda: 1M × $0.20/M = $0.20; 400,000 GB-s × $0.0000166667 = $6.66668; SNS $0.50; logs $2.50;
+      //   DynamoDB storage (3.306833 + 5.162334) × $0.25 = $2.117292.
+      expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668 + 2.117292, 1e-6);
       const linesSum = report.lines.reduce((sum, entry) => sum + entry.usd, 0);
       expect(report.totals.ecs + report.totals.lambdaOnly).to.be.closeTo(linesSum, 1e-9);
     });
@@ -164,7 +198,7 @@ describe('cost model', () => {
     const report = estimate({ ordersPerMonth: 1_000_000, processingMs: 40_000, natGateways: 0 });
     expect(report.sizing.sqsRequests.visibilityExtensions).to.equal(2_000_000);
     expect(line(report, 'NAT gateway hours')).to.equal(0);
-    expect(line(report, 'NAT data: SQS calls, processor logs')).to.equal(0);
+    expect(line(report, 'NAT data: SQS and table calls, processor logs')).to.equal(0);
     // Public IPv4: the ALB's 2 addresses only: 2 × 730 × $0.005 = $7.30.
     expect(line(report, 'public IPv4 addresses')).to.be.closeTo(7.3, 1e-9);
   });
@@ -208,6 +242,55 @@ describe('cost model', () => {
   });
 });
 
+describe('the orders table (DynamoDB on demand)', () => {
+  it('sizes items as DynamoDB bills them', () => {
+    // Strings: their UTF-8 bytes; numbers: 1 byte per 2 significant digits (leading and trailing
+    // zeros trimmed) + 1; booleans and null: 1; maps and lists: 3 + per element 1 + key + value.
+    expect(attributeValueBytes({ S: 'accepted' })).to.equal(8);
+    expect(attributeValueBytes({ S: 'é' })).to.equal(2);
+    expect(attributeValueBytes({ N: '1795664585123' })).to.equal(8); // 13 digits: 7 + 1
+    expect(attributeValueBytes({ N: '3030' })).to.equal(3); // "303": 2 + 1
+    expect(attributeValueBytes({ N: '123.45' })).to.equal(4); // "12345": 3 + 1
+    expect(attributeValueBytes({ N: '0.005' })).to.equal(2); // "5": 1 + 1
+    expect(attributeValueBytes({ BOOL: true })).to.equal(1);
+    expect(attributeValueBytes({ M: { path: { S: 'ecs' } } })).to.equal(3 + 1 + 4 + 3);
+    expect(attributeValueBytes({ L: [{ N: '1' }, { N: '2' }] })).to.equal(3 + 2 * (1 + 2));
+  });
+
+  it('counts the records the store writes: 260 B accepted, 208 B claimed, 456 B processed (462 B on the Lambda path)', () => {
+    // accepted: order_id 8 + 36, record 6 + 8, body_sha256 11 + 64, request_id 10 + 36,
+    //   accepted_at 11 + 8 (13 digits), message_id 10 + 36, expires_at 10 + 6 (10 digits) = 260.
+    expect(itemBytes(REPRESENTATIVE_ITEMS.accepted)).to.equal(260);
+    // claimed: order_id 44, record 6 + 8 ("path#ecs"), status 6 + 10, claim_token 11 + 36,
+    //   lease_until 11 + 8, claimed_at 10 + 8, attempts 8 + 2, first_claimed_at 16 + 8, expires_at 16 = 208.
+    expect(itemBytes(REPRESENTATIVE_ITEMS.claimed('ecs'))).to.equal(208);
+    // processed: the claimed record without lease_until (−19), status "processed" (−1), + processed_at 12 + 8,
+    //   processing_ms 13 + 3, result 6 + 226 (a map of 10 entries: 3 + 223) = 456; "lambda" twice: + 6.
+    expect(itemBytes(REPRESENTATIVE_ITEMS.processed('ecs'))).to.equal(456);
+    expect(itemBytes(REPRESENTATIVE_ITEMS.processed('lambda'))).to.equal(462);
+  });
+
+  it('bills the receiver 1 WRU + 1 RRU per order and each path 2 WRU, storing each record with 100 B of overhead', () => {
+    expect(receiverTableUsage()).to.include({ writeUnits: 1, readUnits: 1, storedBytes: 360 });
+    expect(pathTableUsage('ecs')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 556 });
+    expect(pathTableUsage('lambda')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 562 });
+    // 1M orders: receiver $0.625 + $0.125, each path $1.25 in writes.
+    const report = estimate({ ordersPerMonth: 1_000_000 });
+    expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(0.625, 1e-12);
+    expect(line(report, 'orders table reads (receiver)')).to.be.closeTo(0.125, 1e-12);
+    expect(line(report, 'orders table writes (ECS claims, completions)')).to.be.closeTo(1.25, 1e-12);
+    expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(1.25, 1e-12);
+  });
+
+  it('adds point-in-time recovery to the storage when asked (a prod stage)', () => {
+    // Accepted records at 10M orders: 3.306833 GB-months × ($0.25 + $0.20) = $1.488075.
+    const report = estimate({ pointInTimeRecovery: true });
+    expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(1.488075, 1e-6);
+    expect(report.lines.find((entry) => entry.item === 'orders table storage (accepted records)')?.basis).to.contain('with point-in-time recovery');
+    expect(parseCostArgs(['--pitr']).inputs.pointInTimeRecovery).to.equal(true);
+  });
+});
+
 describe('requests per order measured by npm run bench', () => {
   const measured: MeasuredRequests = parseMeasuredRequests({
     measuredAt: '2026-11-27T10:00:00.000Z',
@@ -228,8 +311,9 @@ describe('requests per order measured by npm run bench', () => {
     expect(report.sizing.sqsRequests.receives).to.be.closeTo(1_200_000, 1e-6);
     expect(report.sizing.sqsRequests.deletes).to.be.closeTo(1_000_000, 1e-6);
     expect(report.sizing.sqsRequests.visibilityExtensions).to.be.closeTo(200_000, 1e-6);
-    // NAT for the front door: per order 0.1 × 800 B + 1,200 B + 325 B = 1,605 B; × 10M = 14.947652 GB × $0.045 = $0.672644.
-    expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo((1605e7 / 2 ** 30) * 0.045, 1e-9);
+    // NAT for the front door: per order (0.1 publishes + 0.2 table calls) × 800 B + 1,200 B + 500 B + 325 B = 2,265 B;
+    //   × 10M = 21.094386 GB × $0.045 = $0.949247.
+    expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo((2265e7 / 2 ** 30) * 0.045, 1e-9);
     expect(report.lines.find((entry) => entry.item === 'SNS publishes')?.basis).to.contain('measured by npm run bench on 2026-11-27 at 50 connections');
   });
 
@@ -255,16 +339,18 @@ describe('requests per order measured by npm run bench', () => {
 
 describe('break-even', () => {
   it('finds where the ECS path becomes cheaper at the default workload', () => {
-    // By hand: the front door is the same on both paths and cancels out.
+    // By hand: the front door is the same on both paths and cancels out, and so do the orders table's
+    // writes (2 WRU per order on either path) and, nearly, its storage (556 B against 562 B).
     //   Lambda per order: $0.20/M + 0.75 GB-s × $0.0000166667 + 850 B logs ($3.958e-7) = $1.3096e-5.
-    //   ECS per order: about 3 SQS requests ($1.2e-6) + 450 B logs ($2.10e-7) + ~4,000 B NAT ($1.68e-7) = $1.577e-6.
+    //   ECS per order: about 3 SQS requests ($1.2e-6) + 450 B logs ($2.10e-7) + ~4,000 B NAT ($1.68e-7)
+    //     + the table calls through the NAT (2 × 800 B + 2,050 B = 3,650 B: $1.53e-7) = $1.730e-6.
     //   ECS fixed: one processor task $9.01 + ~0.95M empty polls at that volume ($0.38) + their NAT ($0.03) = $9.42.
-    //   9.42 / (1.3096e-5 − 1.577e-6) ≈ 818,000 orders/month.
+    //   9.42 / (1.3096e-5 − 1.730e-6) ≈ 829,000 orders/month.
     const found = findBreakEven({ ...DEFAULT_INPUTS }, PRICES);
     expect(found.crossings).to.have.length(1);
     const [crossing] = found.crossings;
     expect(crossing).to.include({ below: 'lambda', above: 'ecs' });
-    expect(crossing?.orders).to.be.within(818_000 * 0.98, 818_000 * 1.02);
+    expect(crossing?.orders).to.be.within(829_000 * 0.98, 829_000 * 1.02);
     // It is exact to one order: the cheaper path changes right there.
     const orders = crossing?.orders ?? 0;
     expect(cheaperPath(DEFAULT_INPUTS, PRICES, orders - 1)).to.equal('lambda');
@@ -381,6 +467,7 @@ describe('npm run cost', function () {
     expect(code).to.equal(0);
     expect(stdout).to.contain('ECS path').and.contain('Lambda path').and.contain('Break-even: ').and.contain('as of 2026-11-25');
     expect(stdout).to.contain('https://aws.amazon.com/lambda/pricing/');
+    expect(stdout).to.contain('orders table writes (receiver)').and.contain('https://aws.amazon.com/dynamodb/pricing/on-demand/').and.contain('(as of 2026-11-26)');
   });
 
   it('answers a bad flag with a plain message and status 2', async () => {
@@ -393,7 +480,7 @@ describe('npm run cost', function () {
   it('--help documents every flag', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).to.equal(0);
-    for (const flag of ['--orders', '--processing-ms', '--memory-mb', '--concurrency', '--receiver-tasks', '--processor-tasks', '--prices', '--json']) {
+    for (const flag of ['--orders', '--processing-ms', '--memory-mb', '--concurrency', '--receiver-tasks', '--processor-tasks', '--pitr', '--prices', '--json']) {
       expect(stdout).to.contain(flag);
     }
   });

@@ -27,23 +27,27 @@ export async function startClaimsTable(stage = 'claims'): Promise<ClaimsTable> {
 
 /**
  * Watches one path's record of some orders through `OrderRecords.status` (a consistent read every
- * `everyMs`) and keeps every status it saw change, in order: the transitions as a client of the
- * status resource would see them.
+ * `everyMs`, and once more when stopped) and keeps every status it saw change, in order: the
+ * transitions as a client of the status resource would see them.
  */
 export function watchStatuses(records: OrderRecords, path: ProcessingPath, orderIds: string[], everyMs = 25) {
   const seen = new Map<string, (PathStatus | 'absent')[]>(orderIds.map((id) => [id, []]));
   let running = true;
+  const read = () =>
+    Promise.all(
+      orderIds.map(async (id) => {
+        const status = (await records.status(id))?.paths[path]?.status ?? 'absent';
+        const list = seen.get(id) ?? [];
+        if (list.at(-1) !== status) list.push(status);
+      }),
+    );
   const done = (async () => {
     while (running) {
-      await Promise.all(
-        orderIds.map(async (id) => {
-          const status = (await records.status(id))?.paths[path]?.status ?? 'absent';
-          const list = seen.get(id) ?? [];
-          if (list.at(-1) !== status) list.push(status);
-        }),
-      );
+      await read();
       await sleep(everyMs);
     }
+    // One more read after stop(): what was written before it is seen.
+    await read();
   })();
   return {
     seen: (id: string) => seen.get(id) ?? [],

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 
@@ -23,16 +23,16 @@ export interface LambdaBundle {
  * what the local stack runs and `npm run bench` measures is byte for byte what ships
  * (tests/template/lambda.test.ts compares them).
  */
-export async function buildLambdaBundle(dir: string): Promise<LambdaBundle> {
+export async function buildLambdaBundle(dir: string, entry: string = LAMBDA_BUNDLE.ENTRY): Promise<LambdaBundle> {
   const result = await build({
     ...LAMBDA_BUNDLE.esbuildOptions,
     absWorkingDir: ROOT,
-    entryPoints: [LAMBDA_BUNDLE.ENTRY],
-    outdir: join(dir, 'handlers'),
+    entryPoints: [entry],
+    outdir: join(dir, dirname(entry)),
     metafile: true,
     logLevel: 'silent',
   });
-  return { outfile: join(dir, 'handlers', 'process-order.mjs'), metafile: result.metafile };
+  return { outfile: join(dir, dirname(entry), `${basename(entry, extname(entry))}.mjs`), metafile: result.metafile };
 }
 
 /**

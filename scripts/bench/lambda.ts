@@ -20,6 +20,40 @@ export interface LambdaBenchSettings {
   processColdStarts: number;
   /** Upper bound on one whole-process cold start. */
   timeoutMs: number;
+  /** Warm invocations per handler (with its claims, and without) for what the claims cost (issue 12). */
+  warmInvocations: number;
+}
+
+/** The benchmark's handler without the orders table: scripts/bench/unclaimed-handler.ts. */
+const UNCLAIMED_ENTRY = 'scripts/bench/unclaimed-handler.ts';
+
+/**
+ * Warm invocations of two handlers, each in one execution environment kept open, alternating one
+ * of each (an order of its own every time): the REPORT Durations of each, after one invocation
+ * each not counted (the cold start).
+ */
+async function warmDurations(
+  a: FunctionSettings,
+  b: FunctionSettings,
+  invocations: number,
+  eventFor: (orderId: string) => unknown,
+  sink: ReturnType<typeof platformLineSink>,
+): Promise<[number[], number[]]> {
+  const environments = [new ExecutionEnvironment(a, sink.write), new ExecutionEnvironment(b, sink.write)] as const;
+  const durations: [number[], number[]] = [[], []];
+  try {
+    for (let run = -1; run < invocations; run += 1) {
+      for (const [index, environment] of environments.entries()) {
+        const id = `bench-warm-${index}-${run}`;
+        const outcome = await environment.invoke(eventFor(id), id);
+        if (!outcome.ok) throw new Error(`warm invocation ${id} failed: ${outcome.error.errorType}: ${outcome.error.message}`);
+        if (run >= 0) durations[index]?.push(outcome.report.durationMs);
+      }
+    }
+    return durations;
+  } finally {
+    await Promise.all(environments.map((environment) => environment.shutdown()));
+  }
 }
 
 /** The smallest module with the handler's shape: the baseline of a cold start. */
@@ -193,6 +227,11 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
     }
     log(`lambda: ${settings.coldStarts} new execution environments each (${sink.counts.lines} platform and function lines discarded)`);
 
+    // Issue 12: the claim and its completion, against the same core without the table, warm.
+    const unclaimed = await buildLambdaBundle(dir, UNCLAIMED_ENTRY);
+    const [claimedDurations, unclaimedDurations] = await warmDurations(functionSettings(outfile), functionSettings(unclaimed.outfile), settings.warmInvocations, eventFor, sink);
+    log(`lambda: ${settings.warmInvocations} warm invocations each, with and without claims`);
+
     const processBaseline: ProcessColdStart[] = [];
     const processBundle: ProcessColdStart[] = [];
     if (settings.processColdStarts > 0) {
@@ -242,10 +281,20 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
       headers: ['module', 'Init Duration ms', 'p90', 'vs empty', 'first Duration ms', 'new environment → first result ms', 'p90', 'vs empty', 'Max Memory Used MB'],
       rows: [row('empty handler (baseline)', base), row('process-order.mjs bundle', real)],
     };
+    const claimed = medianAndP90(claimedDurations);
+    const bare = medianAndP90(unclaimedDurations);
+    const claimTable: Table = {
+      headers: ['handler, warm', 'Duration ms p50', 'p90', 'vs without claims', 'table calls per invocation'],
+      rows: [
+        ['process-order.mjs: claim, process, complete', fmt(claimed.p50), fmt(claimed.p90), ratio(claimed.p50, bare.p50), '2 (UpdateItem claim, UpdateItem completion)'],
+        ['the same core without the table (scripts/bench/unclaimed-handler.ts)', fmt(bare.p50), fmt(bare.p90), '1.00×', '0'],
+      ],
+    };
     const tables: BenchSection['tables'] = [
       { caption: 'Bundle size', table: sizeTable },
       { caption: 'What fills the bundle', table: topTable },
       { caption: `Cold start in a local execution environment, median of ${settings.coldStarts}`, table: coldTable },
+      { caption: `What the claims cost (issue 12): warm invocations at PROCESSING_TIME_MS=0, ${settings.warmInvocations} each, alternating`, table: claimTable },
     ];
     if (settings.processColdStarts > 0) {
       const processStats = (runs: ProcessColdStart[]) => ({
@@ -283,6 +332,7 @@ export async function benchLambda(settings: LambdaBenchSettings, log: (line: str
         `The empty handler's "new environment → first result" (${fmt(base.firstResult.p50)} ms) is the environment's own start, outside its Init Duration: a worker thread is a new V8 isolate with Node bootstrapped in it${settings.processColdStarts > 0 ? ' (compare the whole process\'s "spawn → first result")' : ''}, plus the messages to and from it. The bundle's own cost is the difference between the rows: ${fmt(real.firstResult.p50 - base.firstResult.p50)} ms to the first result, of which Init Duration ${fmt(real.init.p50 - base.init.p50)} ms and the first Duration ${fmt(real.duration.p50 - base.duration.p50)} ms (medians do not add up exactly).`,
         `A ${lambda.memorySizeMb} MB function gets a fraction of a vCPU (Lambda gives CPU in proportion to memory, a full vCPU at 1,769 MB), where an environment here has a whole core of this machine: expect Init Duration and the first Duration several times these on AWS. The difference against the empty handler holds up better than the absolute figures; the ratio of Init Durations is large and unsteady because the empty module imports in under a millisecond.`,
         'Max Memory Used on AWS also counts the runtime process itself (its RSS), so it reads several tens of MB higher there than the heap figure a worker thread can report.',
+        `The claims add ${fmt(claimed.p50 - bare.p50)} ms to a warm invocation's median Duration here: two round trips to dynalite on loopback and the SDK's work around them. On AWS each is a round trip to DynamoDB in the same region (single-digit milliseconds), billed as Duration at the function's memory; at PROCESSING_TIME_MS=3000 either is a small part of the invocation.`,
       ],
     };
   } finally {

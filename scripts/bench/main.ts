@@ -37,13 +37,13 @@ interface Plan {
 const FULL: Plan = {
   receiver: { loads: [{ connections: 50, requestsPerRound: 5000 }, { connections: 1, requestsPerRound: 1000 }], rounds: 3, warmupMs: 5000, syncUsers: 20, syncRequests: 1000, syncProcessingMs: 200, maxLoadMs: 30_000 },
   processor: { drainMessages: 2000, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [10, 50, 100], efficiencyRounds: 5, efficiencyPeers: true, rounds: 3, timeoutMs: 60_000 },
-  lambda: { coldStarts: 20, processColdStarts: 10, timeoutMs: 20_000 },
+  lambda: { coldStarts: 20, processColdStarts: 10, timeoutMs: 20_000, warmInvocations: 200 },
 };
 
 const QUICK: Plan = {
   receiver: { loads: [{ connections: 50, requestsPerRound: 500 }, { connections: 1, requestsPerRound: 150 }], rounds: 1, warmupMs: 500, syncUsers: 20, syncRequests: 60, syncProcessingMs: 200, maxLoadMs: 10_000 },
   processor: { drainMessages: 200, drainConcurrencies: [1, 10, 100], processingMs: 1000, efficiencyConcurrencies: [100], efficiencyRounds: 1, efficiencyPeers: false, rounds: 1, timeoutMs: 20_000 },
-  lambda: { coldStarts: 3, processColdStarts: 2, timeoutMs: 20_000 },
+  lambda: { coldStarts: 3, processColdStarts: 2, timeoutMs: 20_000, warmInvocations: 10 },
 };
 
 function readArgs(argv: string[]): { quick: boolean; parts: Part[]; out: string | undefined } | 'help' {

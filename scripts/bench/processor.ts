@@ -5,10 +5,10 @@ import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../li
 import type { AwsConfig, ProcessorConfig } from '../../lib/config.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import { messagingSettings } from '../../lib/messaging-settings.ts';
-import { orderMessageAttributes } from '../../lib/order-message.ts';
-import { OrderRecords } from '../../lib/order-records.ts';
-import type { QueueConsumer } from '../../lib/queue-consumer.ts';
-import { createOrderMessageHandler } from '../../containers/processor/order-worker.ts';
+import { decodeSqsMessage, orderMessageAttributes } from '../../lib/order-message.ts';
+import { processOrder } from '../../lib/order-processing.ts';
+import { parseOrder } from '../../lib/order-schema.ts';
+import { QueueConsumer, type MessageHandler } from '../../lib/queue-consumer.ts';
 import { createProcessor } from '../../containers/processor/processor.ts';
 import { DEFAULT_INPUTS } from '../../cost/model.ts';
 import { createOrdersTable } from '../../local/dynamodb-emulator.ts';
@@ -43,7 +43,10 @@ export const SQS_ACTIONS = {
   visibility: ['ChangeMessageVisibility', 'ChangeMessageVisibilityBatch'],
 } as const;
 
-export type ProcessorKey = 'raw' | 'sqs-consumer' | 'sqs-consumer-batch' | 'processor' | 'today';
+/** The orders table's actions a path sends per delivery (issue 12's claims): counted apart from SQS's. */
+export const TABLE_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'BatchGetItem', 'BatchWriteItem'] as const;
+
+export type ProcessorKey = 'raw' | 'sqs-consumer' | 'sqs-consumer-batch' | 'processor' | 'processor-unclaimed' | 'today';
 
 export interface ProcessorRow {
   key: ProcessorKey;
@@ -55,9 +58,10 @@ export interface ProcessorRow {
   /** Orders/s of each round, in the order they ran. */
   roundsPerSecond: number[];
   cpuMsPerOrder: number;
-  /** Every SQS call the consumer made (prefill excluded), by action, over all its runs. */
+  /** Every SQS and orders-table call the consumer made (prefill excluded), by action, over all its runs. */
   calls: CallCounts;
-  perOrder: { receives: number; deletes: number; visibility: number; all: number };
+  /** SQS calls per order by kind, `all` SQS calls; `table` the orders table's calls (claims). */
+  perOrder: { receives: number; deletes: number; visibility: number; all: number; table: number };
   /** Throughput ÷ (concurrency ÷ handler time); NaN at a 0 ms handler. */
   efficiency: number;
   peakInFlight: number | undefined;
@@ -141,6 +145,39 @@ const processorConfig = (context: RunContext): ProcessorConfig => ({
   shutdownTimeoutMs: 5000,
 });
 
+/**
+ * The same consumer as the processor's, its handler the same order core without the orders table:
+ * decode, validate, process, log. What a path costs without its claims (issue 12), measured beside it.
+ */
+function unclaimedHandler(context: RunContext): MessageHandler {
+  return async (message, delivery) => {
+    const decoded = decodeSqsMessage(message);
+    await processOrder(parseOrder(decoded.payload), {
+      path: 'ecs',
+      requestId: decoded.requestId,
+      acceptedAt: decoded.acceptedAt,
+      logger: context.logger,
+      processingTimeMs: context.processingMs,
+      attempt: delivery.receiveCount,
+      signal: delivery.signal,
+    });
+  };
+}
+
+function unclaimedProcessor(context: RunContext): QueueConsumer {
+  const config = processorConfig(context);
+  return new QueueConsumer({
+    sqs: createSqsClient(context.aws, { requestTimeoutMs: config.waitTimeSeconds * 1000 + 10_000, maxAttempts: 1 }),
+    queueUrl: config.queueUrl,
+    logger: context.logger,
+    concurrency: config.concurrency,
+    waitTimeSeconds: config.waitTimeSeconds,
+    retryDelaySeconds: config.retryDelaySeconds,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    handleMessage: unclaimedHandler(context),
+  });
+}
+
 function fromQueueConsumer(consumer: QueueConsumer, context: RunContext): Contestant {
   consumer.on('message_processed', context.onHandled);
   return { start: () => consumer.start(), stop: async () => void (await consumer.stop()), peakInFlight: () => consumer.stats.peakInFlight };
@@ -172,11 +209,14 @@ function rawLoop(context: RunContext): Contestant {
   };
 }
 
-/** bbc's sqs-consumer, `PEER_CONSUMERS` consumers of batchSize 10, running the project's order handler on each message. */
+/**
+ * bbc's sqs-consumer, `PEER_CONSUMERS` consumers of batchSize 10, running the order core on each
+ * message without the orders table, as the unclaimed processor does: the consumers compared on
+ * the same work, their receives, deletes and scheduling, not on the claims' calls to dynalite.
+ */
 function sqsConsumer(mode: 'message' | 'batch', context: RunContext): Contestant {
   const sqs = createSqsClient(context.aws, { requestTimeoutMs: 30_000, maxAttempts: 1 });
-  const records = new OrderRecords({ dynamodb: createDynamoDbClient(context.aws), tableName: context.ordersTableName });
-  const handler = createOrderMessageHandler({ logger: context.logger, processingTimeMs: context.processingMs, records });
+  const handler = unclaimedHandler(context);
   const never = new AbortController().signal;
   const handle = async (message: Message): Promise<Message> => {
     await handler(message, { receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1), maxReceiveCount: undefined, signal: never });
@@ -237,6 +277,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
 
     const project = (concurrency: number): ContestantSpec[] => [
       { key: 'processor', name: 'processor (lib/queue-consumer.ts as built)', concurrency, make: (context) => fromQueueConsumer(createProcessor(processorConfig(context), context.logger), context) },
+      { key: 'processor-unclaimed', name: 'processor without its claims (the order core without the table)', concurrency, make: (context) => fromQueueConsumer(unclaimedProcessor(context), context) },
       ...(baselineProcessor
         ? [{ key: 'today' as const, name: `today's processor (${BASELINE_COMMIT})`, concurrency, make: (context: RunContext) => fromQueueConsumer(baselineProcessor.createProcessor(processorConfig(context), context.logger), context) }]
         : []),
@@ -319,13 +360,14 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       fmtCalls(row.perOrder.deletes),
       fmtCalls(row.perOrder.visibility),
       fmtCalls(row.perOrder.all),
+      fmtCalls(row.perOrder.table),
       describeCalls(row.calls),
       row.peakInFlight === undefined ? '—' : String(row.peakInFlight),
     ];
     const batchPeer = drains.find((row) => row.key === 'sqs-consumer-batch');
     const raw = drains.find((row) => row.key === 'raw');
     const drainTable: Table = {
-      headers: ['consumer', 'concurrency', 'orders/s', 'vs sqs-consumer batch', 'vs raw loop', 'each round', 'CPU ms/order', 'CPU vs sqs-consumer batch', 'receives/order', 'deletes/order', 'visibility/order', 'SQS calls/order', 'SQS calls (all rounds)', 'peak in flight'],
+      headers: ['consumer', 'concurrency', 'orders/s', 'vs sqs-consumer batch', 'vs raw loop', 'each round', 'CPU ms/order', 'CPU vs sqs-consumer batch', 'receives/order', 'deletes/order', 'visibility/order', 'SQS calls/order', 'table calls/order', 'calls (all rounds)', 'peak in flight'],
       rows: drains.map((row, index) => [
         row.name,
         String(row.concurrency),
@@ -339,7 +381,7 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       ]),
     };
     const efficiencyTable: Table = {
-      headers: ['consumer', 'concurrency', 'orders', 'elapsed s', 'orders/s', 'ideal: concurrency ÷ handler time', 'efficiency', 'CPU ms/order', 'receives/order', 'deletes/order', 'visibility/order', 'SQS calls/order', 'SQS calls', 'peak in flight'],
+      headers: ['consumer', 'concurrency', 'orders', 'elapsed s', 'orders/s', 'ideal: concurrency ÷ handler time', 'efficiency', 'CPU ms/order', 'receives/order', 'deletes/order', 'visibility/order', 'SQS calls/order', 'table calls/order', 'calls', 'peak in flight'],
       rows: efficiency.map((row) => [
         row.name,
         String(row.concurrency),
@@ -353,6 +395,32 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       ]),
     };
 
+    // Issue 12: each path's claims against the same consumer without them, in the same run.
+    const claimRows = (rows: ProcessorRow[], setting: string) =>
+      rows
+        .filter((row) => row.key === 'processor')
+        .flatMap((claimed) => {
+          const bare = rows.find((row) => row.key === 'processor-unclaimed' && row.concurrency === claimed.concurrency);
+          return bare
+            ? [[
+                setting,
+                String(claimed.concurrency),
+                fmt(claimed.ordersPerSecond),
+                fmt(bare.ordersPerSecond),
+                ratio(claimed.ordersPerSecond, bare.ordersPerSecond),
+                fmt(claimed.cpuMsPerOrder),
+                fmt(bare.cpuMsPerOrder),
+                fmt(claimed.cpuMsPerOrder - bare.cpuMsPerOrder),
+                fmtCalls(claimed.perOrder.table),
+                ...(setting.startsWith('efficiency') ? [claimed.efficiency.toFixed(3), bare.efficiency.toFixed(3)] : ['—', '—']),
+              ]]
+            : [];
+        });
+    const claimTable: Table = {
+      headers: ['run', 'concurrency', 'orders/s with claims', 'without', 'ratio', 'CPU ms/order with', 'without', 'claims add', 'table calls/order', 'efficiency with', 'without'],
+      rows: [...claimRows(drains, 'drain, 0 ms handler'), ...claimRows(efficiency, `efficiency, ${s.processingMs} ms handler`)],
+    };
+
     const busiest = drains.find((row) => row.key === 'processor' && row.concurrency === Math.max(...s.drainConcurrencies));
     const single = drains.find((row) => row.key === 'processor' && row.concurrency === Math.min(...s.drainConcurrencies));
     const section: BenchSection = {
@@ -360,13 +428,14 @@ export async function benchProcessor(settings: ProcessorBenchSettings, log: (lin
       method: [
         `Every consumer runs in this process (its CPU is this process's, user + system, over the run ÷ its orders); the emulator runs in another and counts the SQS calls it serves by action (scripts/bench/call-counter.ts), read before the consumer starts and after it has stopped, so the pre-fill is not counted and the last deletes and the long polls still open at the end are. Every run gets a fresh queue, pre-filled before the consumer starts with orders as the raw-delivery subscription leaves them (order JSON, request id and acceptance time as attributes); timed from start to the last order handled. Long polls wait ${messagingSettings.ordersQueue.receiveWaitTimeSeconds} s as deployed.`,
         '',
-        `The consumers: the project's processor (\`createProcessor\`: lib/queue-consumer.ts with the shared order handler, logging to /dev/null) and today's (the same as of commit ${BASELINE_COMMIT}, taken from git); bbc's [sqs-consumer](https://github.com/bbc/sqs-consumer) in both its modes, running the same order handler on every message — \`handleMessage\` (each message of a receive handled at once, each deleted with its own DeleteMessage) and \`handleMessageBatch\` (the batch handled at once, the successes deleted with one DeleteMessageBatch) — each as ${PEER_CONSUMERS} consumers of batchSize ${SQS_BATCH}, the equivalent of concurrency 100 (up to ${PEER_CONSUMERS * SQS_BATCH} orders in flight; each consumer receives again only once its whole batch is done); and a raw SDK loop as the ceiling (${SQS_BATCH} loops of receive-ten then delete-batch, no handler, no logs).`,
+        `The consumers: the project's processor (\`createProcessor\`: lib/queue-consumer.ts with the shared order handler, which claims each order in the orders table on dynalite before working and records its outcome after, logging to /dev/null); the same consumer without its claims (its handler the same order core without the table: what the claims cost, issue 12); today's (the same as of commit ${BASELINE_COMMIT}, taken from git: before the orders table, so without claims); bbc's [sqs-consumer](https://github.com/bbc/sqs-consumer) in both its modes, running the order core without the table (as the unclaimed processor does) on every message — \`handleMessage\` (each message of a receive handled at once, each deleted with its own DeleteMessage) and \`handleMessageBatch\` (the batch handled at once, the successes deleted with one DeleteMessageBatch) — each as ${PEER_CONSUMERS} consumers of batchSize ${SQS_BATCH}, the equivalent of concurrency 100 (up to ${PEER_CONSUMERS * SQS_BATCH} orders in flight; each consumer receives again only once its whole batch is done); and a raw SDK loop as the ceiling (${SQS_BATCH} loops of receive-ten then delete-batch, no handler, no logs).`,
         '',
         `Drain: ${s.drainMessages.toLocaleString('en-US')} orders at a 0 ms handler, ${s.rounds} interleaved round(s) (every consumer once per round, in turn); orders/s is the median round, CPU the median round, calls per order over all rounds. Efficiency: ${s.efficiencyRounds} rounds of orders (concurrency × ${s.efficiencyRounds}) at a ${s.processingMs} ms handler; efficiency = orders/s ÷ (concurrency ÷ handler time).`,
       ],
       tables: [
         { caption: `Drain of a pre-filled queue at a 0 ms handler (${s.drainMessages.toLocaleString('en-US')} orders)`, table: drainTable },
         { caption: `Efficiency at a ${s.processingMs} ms handler`, table: efficiencyTable },
+        { caption: 'What the claims cost (issue 12): the processor against the same consumer without its orders table, same run', table: claimTable },
       ],
       notes: [
         'SQS calls per order count every call the consumer made during its run (GetQueueAttributes at start included in the total); "receives" include the empty long polls aborted at stop.',
@@ -406,7 +475,8 @@ function rowOf(spec: ContestantSpec, runs: Run[], handlerMs: number): ProcessorR
       receives: per(sumCalls(calls, SQS_ACTIONS.receives)),
       deletes: per(sumCalls(calls, SQS_ACTIONS.deletes)),
       visibility: per(sumCalls(calls, SQS_ACTIONS.visibility)),
-      all: per(Object.values(calls).reduce((sum, count) => sum + count, 0)),
+      all: per(Object.entries(calls).reduce((sum, [action, count]) => sum + ((TABLE_ACTIONS as readonly string[]).includes(action) ? 0 : count), 0)),
+      table: per(sumCalls(calls, TABLE_ACTIONS)),
     },
     efficiency: handlerMs > 0 ? ordersPerSecond / ((spec.concurrency * 1000) / handlerMs) : Number.NaN,
     peakInFlight: runs.length > 0 && runs.every((one) => one.peakInFlight !== undefined) ? Math.max(...runs.map((one) => one.peakInFlight ?? 0)) : undefined,

@@ -106,7 +106,7 @@ describe('issue 11 targets: met or not on given figures', () => {
 
   const processorRow = (key: ProcessorRow['key'], concurrency: number, ordersPerSecond: number, extra: Partial<ProcessorRow> = {}): ProcessorRow => ({
     key, name: key, concurrency, handlerMs: 0, orders: 100, ordersPerSecond, roundsPerSecond: [ordersPerSecond], cpuMsPerOrder: 0.2, calls: {},
-    perOrder: { receives: 0.1, deletes: 0.1, visibility: 0, all: 0.2 }, efficiency: Number.NaN, peakInFlight: undefined, ...extra,
+    perOrder: { receives: 0.1, deletes: 0.1, visibility: 0, all: 0.2, table: 0 }, efficiency: Number.NaN, peakInFlight: undefined, ...extra,
   });
 
   it('checks the processor against sqs-consumer handleMessageBatch and today', () => {
@@ -114,19 +114,28 @@ describe('issue 11 targets: met or not on given figures', () => {
       baseline: 'abc',
       drains: [
         processorRow('sqs-consumer-batch', 100, 5000, { cpuMsPerOrder: 0.2 }),
-        processorRow('processor', 100, 5000, { cpuMsPerOrder: 0.21 }),
-        processorRow('processor', 1, 445),
+        // The targets judge the consumer without its claims; the processor with them is far behind.
+        processorRow('processor', 100, 700, { cpuMsPerOrder: 1.3 }),
+        processorRow('processor-unclaimed', 100, 5000, { cpuMsPerOrder: 0.21 }),
+        // With claims the processor is slower than today's, which has none: the no-slower checks
+        // compare the same consumer without its claims.
+        processorRow('processor', 1, 200),
+        processorRow('processor-unclaimed', 1, 445),
         processorRow('today', 1, 449, { roundsPerSecond: [440, 449, 460] }),
-        processorRow('processor', 10, 3000),
+        processorRow('processor', 10, 1500),
+        processorRow('processor-unclaimed', 10, 3000),
         processorRow('today', 10, 3100, { roundsPerSecond: [3050, 3100, 3150] }),
       ],
-      efficiency: [processorRow('processor', 100, 97, { handlerMs: 1000, efficiency: 0.97, perOrder: { receives: 0.12, deletes: 0.1, visibility: 0.03, all: 0.25 } })],
+      efficiency: [
+        processorRow('processor', 100, 86, { handlerMs: 1000, efficiency: 0.86, perOrder: { receives: 0.15, deletes: 0.1, visibility: 0.03, all: 0.28, table: 2 } }),
+        processorRow('processor-unclaimed', 100, 97, { handlerMs: 1000, efficiency: 0.97, perOrder: { receives: 0.12, deletes: 0.1, visibility: 0.03, all: 0.25, table: 0 } }),
+      ],
     };
     const checks = processorChecks(figures);
     // 5000 ≥ 1.0 × 5000: met; 0.21 > 0.2 ms: not met; 0.25 calls at 0.97: met;
     // 445 ≥ 449 − (460 − 440) / 2 = 439: met (within today's own spread); 3000 < 3100 − 50: not met.
     expect(checks.map((entry) => entry.met)).to.deep.equal([true, false, true, true, false]);
-    const worse = processorChecks({ ...figures, efficiency: [processorRow('processor', 100, 96, { handlerMs: 1000, efficiency: 0.96 })] });
+    const worse = processorChecks({ ...figures, efficiency: [processorRow('processor-unclaimed', 100, 96, { handlerMs: 1000, efficiency: 0.96 })] });
     expect(worse[2]?.met).to.equal(false);
     // One round of today's: no spread to judge by, so the check is n/a rather than decided by noise.
     const single = processorChecks({ ...figures, drains: figures.drains.map((row) => ({ ...row, roundsPerSecond: [row.ordersPerSecond] })) });

@@ -25,6 +25,14 @@ export interface CallBatcherOptions<I, O> {
   lingerMs: number;
   /** Calls in flight at once, outside the drain. */
   maxCallsInFlight: number;
+  /**
+   * Prefer full calls: a partial batch goes only when the linger runs out (or an item arrives to
+   * an idle batcher with nothing queued: a lone request still waits for nothing), not as soon as
+   * the last call in flight returns. Under load a call then carries what arrives in `lingerMs`,
+   * up to `maxEntries`, instead of what arrived during the previous call. For calls whose cost is
+   * per call and that answer quickly (the orders table), at the price of up to `lingerMs` more.
+   */
+  preferFull?: boolean;
   /** Each item's deadline from its submit; past it the caller is answered with `deadlineError()`. */
   timeoutMs: number;
   /**
@@ -76,6 +84,7 @@ export class CallBatcher<I, O> {
   /** Queues `item` for the next call; resolves with its own outcome. */
   submit(item: I, { bytes = 0, signal }: { bytes?: number; signal?: AbortSignal | undefined } = {}): Promise<O> {
     if (signal?.aborted) return Promise.reject(this.options.abortError());
+    const lone = this.queue.length === 0 && this.callsInFlight === 0;
     return new Promise<O>((resolve, reject) => {
       const entry: Entry<I, O> = {
         item,
@@ -91,7 +100,7 @@ export class CallBatcher<I, O> {
       signal?.addEventListener('abort', entry.onAbort, { once: true });
       this.queue.push(entry);
       this.queuedBytes += bytes;
-      this.pump(false);
+      this.pump(this.options.preferFull === true && lone);
     });
   }
 
@@ -116,7 +125,8 @@ export class CallBatcher<I, O> {
     while (this.queue.length > 0) {
       if (!this.draining) {
         if (this.callsInFlight >= this.options.maxCallsInFlight) break;
-        if (!all && this.callsInFlight > 0 && !this.wholeBatchQueued()) break;
+        const waitForMore = this.options.preferFull === true || this.callsInFlight > 0;
+        if (!all && waitForMore && !this.wholeBatchQueued()) break;
       }
       this.send(this.takeBatch());
     }

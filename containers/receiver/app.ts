@@ -8,18 +8,18 @@ import { processOrder } from '../../lib/order-processing.ts';
 import { parseOrder, type Order } from '../../lib/order-schema.ts';
 import { ClientAbortedError, errorBody, HttpProblem } from './http-problem.ts';
 import { readJsonBody } from './json-body.ts';
-import { AcceptanceUnconfirmedError, OrderConflictError, type Acceptance, type AcceptMeta } from './order-intake.ts';
+import { OrderConflictError, type Acceptance, type AcceptMeta } from './order-intake.ts';
 import { orderStatusBody } from './order-status.ts';
 import type { OrderStatus } from '../../lib/order-records.ts';
 
 /** What the receiver does with orders beyond HTTP (OrderIntake in order-intake.ts). */
 export interface ReceiverOrders {
-  /** Takes an order on the async path: its message id, or OrderConflictError / AcceptanceUnconfirmedError. */
+  /** Takes an order on the async path: its message id, or OrderConflictError, or the publish's error. */
   accept(order: Order, meta: AcceptMeta): Promise<Acceptance>;
   /** Where an order stands; undefined when it was never accepted (or its records expired). */
   status(orderId: string): Promise<OrderStatus | undefined>;
-  /** The drain: whatever waits to be batched goes at once. */
-  flush(): void;
+  /** The drain: whatever waits to be batched goes at once; resolves when the writes under way have ended. */
+  flush(): Promise<void>;
 }
 
 export interface ReceiverDependencies {
@@ -203,11 +203,9 @@ export function createReceiverApp({
         ctx.state.logger.info({ event: 'order.conflict', order_id: order.order_id }, 'order refused: its order_id was accepted with another body');
         throw new HttpProblem(409, error.code, error.message);
       }
-      const step = error instanceof AcceptanceUnconfirmedError ? error.step : undefined;
-      const cause = error instanceof AcceptanceUnconfirmedError ? error.cause : error;
       ctx.state.logger.error(
-        { event: 'order.publish_failed', order_id: order.order_id, step, error: describeError(cause), cause: describeError((cause as Error | undefined)?.cause) },
-        'order not confirmed: retry it; a retry never makes a second order',
+        { event: 'order.publish_failed', order_id: order.order_id, error: describeError(error), cause: describeError((error as Error).cause) },
+        'order not confirmed: the topic did not take it (or did not say so); a retry never makes a second order',
       );
       throw new HttpProblem(503, 'publish_failed', 'the order was not confirmed; retry with the same order (a retry never makes a second order)', {
         headers: { 'Retry-After': '1' },

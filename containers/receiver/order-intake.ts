@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AcceptedRecords, DEFAULT_RECORD_CALLS_IN_FLIGHT } from '../../lib/accepted-records.ts';
 import { createDynamoDbClient, createSnsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
-import { OrdersyncError } from '../../lib/errors.ts';
+import { describeError, OrdersyncError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { OrderRecords, orderBodySha256, type OrderStatus } from '../../lib/order-records.ts';
 import type { Order } from '../../lib/order-schema.ts';
@@ -13,7 +14,7 @@ export interface Acceptance {
   messageId: string;
   /** When the order was first accepted (epoch ms). */
   acceptedAt: number;
-  /** False for the request that published the order; true for a repeat answered from its record. */
+  /** False for the request that published the order; true for a repeat answered as the first time. */
   repeated: boolean;
 }
 
@@ -33,14 +34,51 @@ export class OrderConflictError extends OrdersyncError {
   }
 }
 
-/** A step after which the order may or may not be queued failed: answered 503, the client retries. */
-export class AcceptanceUnconfirmedError extends OrdersyncError {
-  readonly orderId: string;
-  readonly step: 'lookup' | 'publish' | 'record';
-  constructor(orderId: string, step: 'lookup' | 'publish' | 'record', cause: unknown) {
-    super('accept_unconfirmed', `order ${orderId} not confirmed: the ${step} failed`, { cause });
-    this.orderId = orderId;
-    this.step = step;
+/** How long, and how many, orders a receiver remembers having accepted (RecentAcceptances). */
+export const RECENT_ACCEPTANCES = { ttlMs: 10 * 60_000, maxEntries: 100_000 } as const;
+
+/**
+ * How long a status read that finds nothing waits before it reads again and answers 404: the
+ * accepted record of an order another receiver task has just answered 202 may still be on its way
+ * (its write lingers up to DEFAULT_RECORD_LINGER_MS for a fuller batch, then takes a call).
+ */
+export const RECORD_WINDOW_MS = 250;
+
+interface Remembered extends Acceptance {
+  bodySha256: string;
+  requestId: string;
+  /** Until then (epoch ms) the entry answers repeats; it is forgotten afterwards. */
+  until: number;
+}
+
+/**
+ * The orders this receiver accepted in the last ten minutes (at most 100,000, oldest forgotten
+ * first): a repeat that reaches the same receiver is answered as the first time, another body
+ * under the same id is refused, without a read of the table. Another receiver task does not know
+ * them; there a repeat is published again and the processors acknowledge it as a duplicate.
+ */
+class RecentAcceptances {
+  readonly #entries = new Map<string, Remembered>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  get(orderId: string): Remembered | undefined {
+    const entry = this.#entries.get(orderId);
+    if (entry && entry.until < this.#now()) {
+      this.#entries.delete(orderId);
+      return undefined;
+    }
+    return entry;
+  }
+
+  remember(orderId: string, entry: Omit<Remembered, 'until'>): void {
+    this.#entries.delete(orderId);
+    this.#entries.set(orderId, { ...entry, until: this.#now() + RECENT_ACCEPTANCES.ttlMs });
+    // A Map keeps insertion order: the first key is the oldest.
+    while (this.#entries.size > RECENT_ACCEPTANCES.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
   }
 }
 
@@ -53,37 +91,51 @@ interface Pending {
  * The receiver's business with orders beyond HTTP: it takes them on the async path, and tells
  * where one stands (GET /orders/{order_id}), from the orders table.
  *
- * How it takes an order, so that a client's retries never make a second order (issue 12):
- * `order_id` is the idempotency key.
+ * How it takes an order (issue 12; `order_id` is the idempotency key):
  *
  * 1. Requests for the same order_id under way in this process at once are one acceptance: the
- *    first does the work, the others get its answer (a different body: 409).
- * 2. The order's accepted record is looked up (batched, consistent): found with the same body, the
- *    request is answered as the first time, with the first message id, and nothing is published;
- *    with another body, 409.
- * 3. Otherwise the order is published (batched), then its accepted record written (batched) with
- *    the message id; only then 202, so a status read right after finds it.
+ *    first does the work, the others get its answer (another body: 409).
+ * 2. An order this receiver accepted in the last ten minutes is answered as the first time, with
+ *    the first message id, and not published again; another body under its id is 409.
+ * 3. Otherwise the order is published (batched, lib/call-batcher.ts); once SNS has confirmed it,
+ *    202. Its accepted record is written after the answer, off the request's path, in batches of
+ *    up to 25 (what a write costs the receiver is per call); until it is in the table, a status
+ *    read here answers from memory, and one elsewhere waits RECORD_WINDOW_MS for it.
  *
- * Any failure is a 503 meaning "not confirmed": the order may in fact be queued (a publish that
- * reached SNS before its connection dropped, or a record write that failed after the publish), and
- * the client's retry either finds the record or publishes again; either way the processors' claims
- * give the order one effect per path.
+ * A failed publish is a 503 meaning "not confirmed": the order may in fact be queued (a publish
+ * that reached SNS before its connection dropped), and the client's retry publishes it again; the
+ * processors' claims give the order one effect per path all the same. A failed record write is
+ * logged (`order.record_failed`); the order is queued, and its path records will show it.
  */
 export class OrderIntake {
   readonly #publisher: OrderPublisher;
   readonly #records: AcceptedRecords;
   readonly #orderRecords: OrderRecords;
+  readonly #logger: Logger | undefined;
   readonly #pending = new Map<string, Pending>();
+  readonly #recent: RecentAcceptances;
+  /** Record writes under way: the drain waits for them. */
+  readonly #writes = new Set<Promise<void>>();
 
-  constructor({ publisher, accepted, records }: { publisher: OrderPublisher; accepted: AcceptedRecords; records: OrderRecords }) {
+  constructor({
+    publisher,
+    accepted,
+    records,
+    logger,
+    now = Date.now,
+  }: {
+    publisher: OrderPublisher;
+    accepted: AcceptedRecords;
+    records: OrderRecords;
+    /** Where a failed record write is logged. */
+    logger?: Logger | undefined;
+    now?: () => number;
+  }) {
     this.#publisher = publisher;
     this.#records = accepted;
     this.#orderRecords = records;
-  }
-
-  /** Every live record of the order (one consistent query), or undefined: never accepted, or expired. */
-  status(orderId: string): Promise<OrderStatus | undefined> {
-    return this.#orderRecords.status(orderId);
+    this.#logger = logger;
+    this.#recent = new RecentAcceptances(now);
   }
 
   accept(order: Order, meta: AcceptMeta): Promise<Acceptance> {
@@ -93,33 +145,61 @@ export class OrderIntake {
       if (pending.bodySha256 !== bodySha256) return Promise.reject(new OrderConflictError(order.order_id));
       return pending.acceptance.then((acceptance) => ({ ...acceptance, repeated: true }));
     }
+    const recent = this.#recent.get(order.order_id);
+    if (recent) {
+      if (recent.bodySha256 !== bodySha256) return Promise.reject(new OrderConflictError(order.order_id));
+      return Promise.resolve({ messageId: recent.messageId, acceptedAt: recent.acceptedAt, repeated: true });
+    }
     const acceptance = this.#accept(order, bodySha256, meta).finally(() => this.#pending.delete(order.order_id));
     this.#pending.set(order.order_id, { bodySha256, acceptance });
     return acceptance;
   }
 
-  /** The receiver's drain: batched lookups, publishes and writes go at once. */
-  flush(): void {
+  /**
+   * Every live record of the order (one consistent query), completed from this receiver's memory
+   * while its accepted record is still on its way; undefined when it was never accepted (or its
+   * records expired), after waiting RECORD_WINDOW_MS for a record another receiver may be writing.
+   */
+  async status(orderId: string): Promise<OrderStatus | undefined> {
+    let status = await this.#orderRecords.status(orderId);
+    if (status?.accepted) return status;
+    const recent = this.#recent.get(orderId);
+    if (recent) {
+      return {
+        order_id: orderId,
+        paths: status?.paths ?? {},
+        accepted: { order_id: orderId, body_sha256: recent.bodySha256, request_id: recent.requestId, accepted_at: recent.acceptedAt, message_id: recent.messageId, expires_at: 0 },
+      };
+    }
+    if (status) return status;
+    await sleep(RECORD_WINDOW_MS);
+    status = await this.#orderRecords.status(orderId);
+    return status;
+  }
+
+  /**
+   * The receiver's drain: batched publishes and record writes go at once; resolves once every
+   * record write under way has ended (each bounded by its deadline and the drain signal).
+   */
+  async flush(): Promise<void> {
     this.#publisher.flush?.();
     this.#records.flush();
+    await Promise.all([...this.#writes]);
   }
 
   async #accept(order: Order, bodySha256: string, { requestId, acceptedAt, signal }: AcceptMeta): Promise<Acceptance> {
-    const found = await this.#records.find(order.order_id, signal).catch((error: unknown) => {
-      throw new AcceptanceUnconfirmedError(order.order_id, 'lookup', error);
-    });
-    if (found) {
-      if (found.body_sha256 !== bodySha256) throw new OrderConflictError(order.order_id);
-      if (found.message_id !== undefined) return { messageId: found.message_id, acceptedAt: found.accepted_at, repeated: true };
-    }
-    const messageId = await this.#publisher.publish(order, { requestId, acceptedAt, signal }).catch((error: unknown) => {
-      throw new AcceptanceUnconfirmedError(order.order_id, 'publish', error);
-    });
-    await this.#records
+    const messageId = await this.#publisher.publish(order, { requestId, acceptedAt, signal });
+    this.#recent.remember(order.order_id, { bodySha256, requestId, acceptedAt, messageId, repeated: false });
+    const write = this.#records
       .put({ order_id: order.order_id, body_sha256: bodySha256, request_id: requestId, accepted_at: acceptedAt, message_id: messageId }, signal)
       .catch((error: unknown) => {
-        throw new AcceptanceUnconfirmedError(order.order_id, 'record', error);
-      });
+        this.#logger?.warn(
+          { event: 'order.record_failed', order_id: order.order_id, request_id: requestId, message_id: messageId, error: describeError(error) },
+          'the order is queued, but its accepted record was not written; its path records will show it',
+        );
+      })
+      .finally(() => this.#writes.delete(write));
+    this.#writes.add(write);
     return { messageId, acceptedAt, repeated: false };
   }
 }
@@ -139,11 +219,12 @@ export interface OrderIntakeSettings {
  * socket pool matches its calls in flight.
  */
 export function createOrderIntake({ aws, topicArn, ordersTableName, timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS, logger }: OrderIntakeSettings): OrderIntake {
-  // Lookups and writes each keep up to DEFAULT_RECORD_CALLS_IN_FLIGHT calls in flight.
+  // One socket per record write in flight, and as many for the status reads.
   const dynamodb = createDynamoDbClient(aws, { ...SNS_CLIENT_OPTIONS, maxSockets: 2 * DEFAULT_RECORD_CALLS_IN_FLIGHT });
   return new OrderIntake({
     publisher: new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), topicArn, { timeoutMs, maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets, logger }),
     accepted: new AcceptedRecords({ dynamodb, tableName: ordersTableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs }),
     records: new OrderRecords({ dynamodb, tableName: ordersTableName, retentionDays: ORDER_RETENTION_DAYS }),
+    logger,
   });
 }

@@ -108,8 +108,8 @@ export async function startReceiver(options: ReceiverServerOptions): Promise<Rec
     stopped ??= new Promise<void>((resolve) => {
       stopping = true;
       // Orders waiting to be batched go to SNS now, and later ones as they come: nothing accepted
-      // is held back while the receiver drains.
-      options.orders.flush();
+      // is held back while the receiver drains. The accepted records being written are waited for.
+      const flushed = options.orders.flush();
       const deadlineMs = options.shutdownTimeoutMs;
       // Requests in progress close their connection once answered, instead of waiting idle.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
@@ -124,10 +124,12 @@ export async function startReceiver(options: ReceiverServerOptions): Promise<Rec
       // the event loop read what has arrived (it becomes a request in progress), then close.
       setImmediate(() =>
         server.close(() => {
-          clearTimeout(cut);
-          clearTimeout(force);
-          options.logger.info({ event: 'receiver.stopped' }, 'receiver stopped');
-          resolve();
+          void flushed.finally(() => {
+            clearTimeout(cut);
+            clearTimeout(force);
+            options.logger.info({ event: 'receiver.stopped' }, 'receiver stopped');
+            resolve();
+          });
         }),
       );
     });

@@ -24,7 +24,7 @@ import { startTestStack, type TestStack } from '../support/stack.ts';
 describe('the receiver: one order per order_id, and its status (issue 12)', function () {
   this.timeout(30_000);
   let stack: TestStack;
-  let receiver: ReceiverServer | undefined;
+  let receivers: ReceiverServer[] = [];
   let logs: LogCollector;
 
   before(async () => {
@@ -32,8 +32,7 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
   });
   after(() => stack?.stop());
   afterEach(async () => {
-    await receiver?.stop();
-    receiver = undefined;
+    for (const receiver of receivers.splice(0)) await receiver.stop();
   });
 
   interface Started {
@@ -43,9 +42,13 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     dynamodb: DynamoDBClient;
   }
 
-  /** A receiver as main.ts wires it, on the stack's topic and table, its SNS calls recorded. */
+  /**
+   * A receiver as main.ts wires it, on the stack's topic and table, its SNS calls recorded; a
+   * second call starts another receiver task (with its own memory), logging to the same lines.
+   */
   async function start({ snsAttempts = 3, now }: { snsAttempts?: number; now?: () => number } = {}): Promise<Started> {
-    logs = new LogCollector();
+    if (receivers.length === 0) logs = new LogCollector();
+    const logger = createLogger({ component: 'receiver', destination: logs });
     const sns = createSnsClient(stack.aws, { maxAttempts: snsAttempts, requestTimeoutMs: 2000 });
     const publishes = recordPublishBatches(sns);
     const dynamodb = createDynamoDbClient(stack.aws, { maxAttempts: 1, requestTimeoutMs: 2000 });
@@ -54,8 +57,11 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
       publisher: new SnsOrderPublisher(sns, stack.resources.topicArn),
       accepted: new AcceptedRecords({ dynamodb, tableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs: 5000, ...(now ? { now } : {}) }),
       records: new OrderRecords({ dynamodb, tableName, retentionDays: ORDER_RETENTION_DAYS, ...(now ? { now } : {}) }),
+      logger,
+      ...(now ? { now } : {}),
     });
-    receiver = await startReceiver({ port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2000, logger: createLogger({ component: 'receiver', destination: logs }), processingTimeMs: 0, orders });
+    const receiver = await startReceiver({ port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2000, logger, processingTimeMs: 0, orders });
+    receivers.push(receiver);
     return { url: receiver.url, publishes, sns, dynamodb };
   }
 
@@ -146,7 +152,7 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     expect(processedLines('retried-503')).to.have.length(1);
   });
 
-  it('a record write that fails after the publish is a 503; the retry is answered 202 and the order takes effect once', async () => {
+  it('a record write that fails is logged; the order is still answered 202, found, and processed once', async () => {
     const { url, dynamodb } = await start();
     let failed = 0;
     dynamodb.middlewareStack.add(
@@ -159,14 +165,33 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
       },
       { step: 'initialize', name: 'failFirstWrite' },
     );
-    const order = makeOrder('record-failed');
-    const first = await request(url, 'POST', '/orders/async', { body: order });
-    expect(first.status).to.equal(503);
-    expect(logs.events('order.publish_failed')[0]).to.include({ step: 'record' });
-    const retry = await request(url, 'POST', '/orders/async', { body: order });
-    expect(retry.status).to.equal(202);
-    await eventually('the second copy to be delivered', () => stack.logs.events('order.duplicate', (line) => line.order_id === 'record-failed').length === 1, 15_000);
+    const accepted = await request(url, 'POST', '/orders/async', { body: makeOrder('record-failed') });
+    expect(accepted.status).to.equal(202);
+    await eventually('the failed write to be logged', () => logs.events('order.record_failed', (line) => line.order_id === 'record-failed').length === 1);
+    // Found all the same: from the receiver's memory, then from the path's own record.
+    expect(body(await request(url, 'GET', '/orders/record-failed'))).to.include({ order_id: 'record-failed', message_id: body(accepted).message_id });
+    await eventually('the order to be processed', async () => body(await request(url, 'GET', '/orders/record-failed')).status === 'processed');
     expect(processedLines('record-failed')).to.have.length(1);
+  });
+
+  it('a repeat that reaches another receiver task is published again, and takes effect once', async () => {
+    const first = await start();
+    const second = await start();
+    const order = makeOrder('two-tasks');
+    expect((await request(first.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
+    expect((await request(second.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
+    expect(published(first.publishes, 'two-tasks') + published(second.publishes, 'two-tasks')).to.equal(2);
+    await eventually('the second copy to be acknowledged as a duplicate', () => stack.logs.events('order.duplicate', (line) => line.order_id === 'two-tasks').length === 1, 15_000);
+    expect(processedLines('two-tasks')).to.have.length(1);
+  });
+
+  it('another receiver task finds an order right after its 202, though its record is still being written', async () => {
+    const first = await start();
+    const second = await start();
+    const accepted = await request(first.url, 'POST', '/orders/async', { body: makeOrder('found-elsewhere') });
+    const status = await request(second.url, 'GET', '/orders/found-elsewhere');
+    expect(status.status).to.equal(200);
+    expect(body(status)).to.include({ order_id: 'found-elsewhere', message_id: body(accepted).message_id });
   });
 
   it('forgets an order past its retention: 404, and the same order_id is a new order', async () => {

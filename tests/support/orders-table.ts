@@ -1,6 +1,7 @@
 import { AcceptedRecords } from '../../lib/accepted-records.ts';
 import { createDynamoDbClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
+import type { Logger } from '../../lib/logger.ts';
 import { OrderRecords } from '../../lib/order-records.ts';
 import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
 import { OrderIntake } from '../../containers/receiver/order-intake.ts';
@@ -21,13 +22,15 @@ export interface OrdersTableAt {
 export function intakeWith(
   table: OrdersTableAt,
   publisher: OrderPublisher,
-  { timeoutMs = 6000, now }: { timeoutMs?: number; now?: () => number } = {},
+  { timeoutMs = 6000, now, logger }: { timeoutMs?: number; now?: () => number; logger?: Logger } = {},
 ): OrderIntake {
   const dynamodb = createDynamoDbClient(table.aws, { maxAttempts: 1, requestTimeoutMs: 5000 });
   return new OrderIntake({
     publisher,
     accepted: new AcceptedRecords({ dynamodb, tableName: table.tableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs, ...(now ? { now } : {}) }),
     records: new OrderRecords({ dynamodb, tableName: table.tableName, retentionDays: ORDER_RETENTION_DAYS, ...(now ? { now } : {}) }),
+    ...(logger ? { logger } : {}),
+    ...(now ? { now } : {}),
   });
 }
 

@@ -34,14 +34,14 @@ function allStatements(template: CloudFormationTemplate): { where: string; state
 
 /**
  * The orders table (issue 12): what each component may do on it, on its ARN and nothing else.
- * The receiver looks up and writes accepted records in batches (BatchGetItem, BatchWriteItem) and
- * answers the status resource with one Query; it reads no single item. The processor and the
+ * The receiver writes accepted records in batches (BatchWriteItem) and answers the status
+ * resource with one Query; it reads nothing else. The processor and the
  * Lambda send exactly what lib/order-records.ts sends for a path: conditional UpdateItem (the claim
  * and its later changes), conditional PutItem (a claim over an expired record), GetItem (the path's
  * record by its key). No Query: status() is the receiver's.
  */
 const ORDERS_TABLE_ARN = getAtt('OrdersTable', 'Arn');
-const RECEIVER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'];
+const RECEIVER_TABLE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:Query'];
 const PATH_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const LAMBDA_ROLE = 'ProcessOrderIamRoleLambdaExecution';
 

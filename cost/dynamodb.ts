@@ -13,8 +13,8 @@ import { ORDER_RETENTION_DAYS } from '../lib/orders-table.ts';
  *   item that is not there costs 1 RRU all the same; a BatchGetItem counts each key as one read.
  *
  * Per order, on the happy path:
- * - receiver: 1 consistent lookup of the accepted record (BatchGetItem, batched; not found for a
- *   new order) and 1 write of it (BatchWriteItem, batched): 1 RRU + 1 WRU;
+ * - receiver: 1 write of the accepted record (BatchWriteItem, batched, after the 202): 1 WRU; it
+ *   reads nothing per order (a repeat is recognised from its memory; status reads are not counted);
  * - each processing path, per delivery: the claim (UpdateItem, conditional) and the completion
  *   (UpdateItem, conditional on the claim token): 2 WRU, no read (the claim's ReturnValues gives
  *   the attempt; a failed condition returns the stored item, ALL_OLD, instead of a read). A
@@ -124,18 +124,18 @@ export interface TableUsagePerOrder {
   basis: { writes: string; reads: string; storage: string };
 }
 
-/** The receiver's part: the accepted record, looked up then written. */
+/** The receiver's part: the accepted record, written once. */
 export function receiverTableUsage(): TableUsagePerOrder {
   const bytes = itemBytes(REPRESENTATIVE_ITEMS.accepted);
   const writeUnits = requestUnits(bytes, WRU_BYTES);
-  const readUnits = requestUnits(bytes, RRU_BYTES);
+  const readUnits = 0;
   return {
     writeUnits,
     readUnits,
     storedBytes: bytes + ITEM_OVERHEAD_BYTES,
     basis: {
       writes: `${writeUnits} WRU per order: its accepted record (BatchWriteItem bills each item, ${bytes} B ≤ 1 KB)`,
-      reads: `${readUnits} RRU per order: the consistent lookup of its accepted record (BatchGetItem bills each key, found or not, ≤ 4 KB)`,
+      reads: 'none per order: a repeat is recognised from the receiver\'s memory; status reads (1 RRU each, up to 4 KB of records) are not counted',
       storage: `${bytes + ITEM_OVERHEAD_BYTES} B per order (accepted record ${bytes} B + ${ITEM_OVERHEAD_BYTES} B overhead)`,
     },
   };
@@ -161,12 +161,12 @@ export function pathTableUsage(path: ProcessingPath): TableUsagePerOrder {
 
 /**
  * Bytes the orders table's calls add to the NAT gateway per order (estimates from the requests the
- * SDK sends, not measured on AWS): the receiver's BatchWriteItem entry (~390 B) and BatchGetItem
- * key (~80 B, nothing comes back for a new order); the ECS processor's claim (~1,015 B of
+ * SDK sends, not measured on AWS): the receiver's BatchWriteItem entry (~390 B, and its share of
+ * the answer); the ECS processor's claim (~1,015 B of
  * expressions and values, ~60 B back) and completion (~965 B). The Lambda runs outside the VPC: its
  * calls do not cross the NAT. Each call's headers and signature are counted apart (TRAFFIC.apiCallBytes).
  */
-export const TABLE_BODY_BYTES_PER_ORDER = { receiver: 500, processor: 2050 } as const;
+export const TABLE_BODY_BYTES_PER_ORDER = { receiver: 420, processor: 2050 } as const;
 
 /** Table calls per order the ECS processor makes on the happy path (claim, completion). */
 export const PROCESSOR_TABLE_CALLS_PER_ORDER = 2;

@@ -258,9 +258,9 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   tableLines('shared', ordersTable.receiver, 'receiver', 'accepted records');
 
   const natShare = inputs.natGateways > 0 ? 1 : 0;
-  // The receiver's table calls are batched as its publishes are (the same batcher, lib/call-batcher.ts):
-  // as many lookups and as many writes per order as publishing calls, at most (bigger batches: fewer).
-  const receiverTableCalls = 2 * requests.snsPublishes.perOrder;
+  // The receiver's record writes are batched (lib/call-batcher.ts, up to 25 per call): as many
+  // write calls per order as publishing calls, at most (bigger batches: fewer).
+  const receiverTableCalls = requests.snsPublishes.perOrder;
   const receiverNatBytesPerOrder =
     (requests.snsPublishes.perOrder + receiverTableCalls) * TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TABLE_BODY_BYTES_PER_ORDER.receiver + TRAFFIC.logBytesPerOrder.receiver;
   const receiverNatBytes = orders * receiverNatBytesPerOrder;

@@ -97,19 +97,18 @@ describe('cost model', () => {
       // Receiver logs: 10M × 325 B = 3.026798 GB × $0.50 = $1.513399.
       expect(line(report, 'receiver logs (CloudWatch)')).to.be.closeTo(1.513399, 1e-6);
       // Orders table, the receiver's part: per order 1 accepted record written (BatchWriteItem bills
-      // each item: 1 WRU up to 1 KB) and 1 consistent lookup (BatchGetItem: 1 RRU per key up to 4 KB).
-      //   writes 10M × $0.625 / million = $6.25; reads 10M × $0.125 / million = $1.25.
+      // each item: 1 WRU up to 1 KB), no read: writes 10M × $0.625 / million = $6.25.
       expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(6.25, 1e-9);
-      expect(line(report, 'orders table reads (receiver)')).to.be.closeTo(1.25, 1e-9);
+      expect(report.lines.find((entry) => entry.item === 'orders table reads (receiver)')).to.equal(undefined);
       // Storage: (260 B item + 100 B overhead) × 10M = 3.6e9 B = 3.352761 GB, kept 30 of 730 / 24 = 30.416667 days
       //   (× 0.986301) = 3.306833 GB-months × $0.25 = $0.826708.
       expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(0.826708, 1e-6);
-      // NAT data: per order 3 calls (1 publish, 1 lookup, 1 write: the table's calls batched as the
-      //   publishes are, 1 per order each without a measurement) × 800 B + 1,200 B publish + 500 B of
-      //   table bodies + 325 B log = 4,425 B; × 10M = 41.211024 GB × $0.045 = $1.854496.
-      expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo(1.854496, 1e-6);
-      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 1.25 + 0.826708 + 1.854496 = $86.818517.
-      expect(report.totals.shared).to.be.closeTo(86.818517, 1e-5);
+      // NAT data: per order 2 calls (1 publish, 1 record write: the writes batched as the publishes
+      //   are, 1 per order each without a measurement) × 800 B + 1,200 B publish + 420 B of table
+      //   body + 325 B log = 3,545 B; × 10M = 33.015907 GB × $0.045 = $1.485692.
+      expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo(1.485692, 1e-6);
+      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 0.826708 + 1.485692 = $85.199713.
+      expect(report.totals.shared).to.be.closeTo(85.199713, 1e-5);
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
@@ -140,9 +139,9 @@ describe('cost model', () => {
       //   + 10M × (700 + 450 + 2,050 table bodies + 450 log) B = 30.725192e9 + 36.5e9 = 67.225192e9 B
       //   = 62.608339 GB × $0.045 = $2.817375.
       expect(line(report, 'NAT data: SQS and table calls, processor logs')).to.be.closeTo(2.817375, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.276805 + 2.817375 = $39.0623; with the front door $125.8808.
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.276805 + 2.817375 = $39.0623; with the front door $124.2620.
       expect(report.totals.ecsOnly).to.be.closeTo(39.0623, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(125.8808, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(124.262, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -159,8 +158,8 @@ describe('cost model', () => {
       //   × 0.986301 = 5.162334 GB-months × $0.25 = $1.290583. The function is outside the VPC: no NAT.
       expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(12.5, 1e-9);
       expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.290583, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.290583 = $144.748954; with the front door $231.567471.
-      expect(report.totals.lambda).to.be.closeTo(231.567471, 1e-4);
+      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.290583 = $144.748954; with the front door $229.948667.
+      expect(report.totals.lambda).to.be.closeTo(229.948667, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
@@ -270,14 +269,13 @@ describe('the orders table (DynamoDB on demand)', () => {
     expect(itemBytes(REPRESENTATIVE_ITEMS.processed('lambda'))).to.equal(462);
   });
 
-  it('bills the receiver 1 WRU + 1 RRU per order and each path 2 WRU, storing each record with 100 B of overhead', () => {
-    expect(receiverTableUsage()).to.include({ writeUnits: 1, readUnits: 1, storedBytes: 360 });
+  it('bills the receiver 1 WRU per order and each path 2 WRU, storing each record with 100 B of overhead', () => {
+    expect(receiverTableUsage()).to.include({ writeUnits: 1, readUnits: 0, storedBytes: 360 });
     expect(pathTableUsage('ecs')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 556 });
     expect(pathTableUsage('lambda')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 562 });
-    // 1M orders: receiver $0.625 + $0.125, each path $1.25 in writes.
+    // 1M orders: receiver $0.625, each path $1.25 in writes; no reads.
     const report = estimate({ ordersPerMonth: 1_000_000 });
     expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(0.625, 1e-12);
-    expect(line(report, 'orders table reads (receiver)')).to.be.closeTo(0.125, 1e-12);
     expect(line(report, 'orders table writes (ECS claims, completions)')).to.be.closeTo(1.25, 1e-12);
     expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(1.25, 1e-12);
   });
@@ -311,9 +309,9 @@ describe('requests per order measured by npm run bench', () => {
     expect(report.sizing.sqsRequests.receives).to.be.closeTo(1_200_000, 1e-6);
     expect(report.sizing.sqsRequests.deletes).to.be.closeTo(1_000_000, 1e-6);
     expect(report.sizing.sqsRequests.visibilityExtensions).to.be.closeTo(200_000, 1e-6);
-    // NAT for the front door: per order (0.1 publishes + 0.2 table calls) × 800 B + 1,200 B + 500 B + 325 B = 2,265 B;
-    //   × 10M = 21.094386 GB × $0.045 = $0.949247.
-    expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo((2265e7 / 2 ** 30) * 0.045, 1e-9);
+    // NAT for the front door: per order (0.1 publishes + 0.1 record writes) × 800 B + 1,200 B + 420 B + 325 B = 2,105 B;
+    //   × 10M = 19.604266 GB × $0.045 = $0.882195.
+    expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo((2105e7 / 2 ** 30) * 0.045, 1e-9);
     expect(report.lines.find((entry) => entry.item === 'SNS publishes')?.basis).to.contain('measured by npm run bench on 2026-11-27 at 50 connections');
   });
 

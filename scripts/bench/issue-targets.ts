@@ -40,6 +40,10 @@ export function receiverChecks({ rows }: ReceiverFigures): TargetCheck[] {
   const one = Math.min(...connections);
   const find = (key: ReceiverRow['key'], at: number) => rows.find((row) => row.key === key && row.connections === at);
   const receiver = find('receiver', many);
+  // Issue 12's records measured apart: the same receiver publishing only, in the same run.
+  const unrecorded = find('receiver-unrecorded', many);
+  const unrecorded1 = find('receiver-unrecorded', Math.min(...connections));
+  const without = (figure: string) => (unrecorded ? `; without its records ${figure}` : '');
   const today = find('today', many);
   const fastify = find('fastify', many);
   const receiver1 = find('receiver', one);
@@ -54,25 +58,25 @@ export function receiverChecks({ rows }: ReceiverFigures): TargetCheck[] {
     {
       target: `Receiver: ≥ 3.5× today's accepted orders/s at ${many} connections`,
       figure: `${perS(r.ops)} (${times(r.ops / todayOps)})`,
-      beside: `today's ${perS(todayOps)}`,
+      beside: `today's ${perS(todayOps)}${without(`${perS(unrecorded?.ordersPerSecond ?? nan)} (${times((unrecorded?.ordersPerSecond ?? nan) / todayOps)})`)}`,
       met: check([r.ops, todayOps], () => r.ops >= 3.5 * todayOps),
     },
     {
       target: `Receiver: ≤ 0.2 ms of receiver CPU per order at ${many} connections`,
       figure: ms(r.cpu),
-      beside: `today's ${ms(today?.cpuMsPerOrder ?? nan)}, fastify ${ms(fastify?.cpuMsPerOrder ?? nan)}`,
+      beside: `today's ${ms(today?.cpuMsPerOrder ?? nan)}, fastify ${ms(fastify?.cpuMsPerOrder ?? nan)}${without(ms(unrecorded?.cpuMsPerOrder ?? nan))}`,
       met: check([r.cpu], () => r.cpu <= 0.2),
     },
     {
       target: `Receiver: ≥ 3× fastify-with-per-order-Publish orders/s at ${many} connections`,
       figure: `${perS(r.ops)} (${times(r.ops / fastifyOps)})`,
-      beside: `fastify ${perS(fastifyOps)}`,
+      beside: `fastify ${perS(fastifyOps)}${without(`${perS(unrecorded?.ordersPerSecond ?? nan)} (${times((unrecorded?.ordersPerSecond ?? nan) / fastifyOps)})`)}`,
       met: check([r.ops, fastifyOps], () => r.ops >= 3 * fastifyOps),
     },
     {
       target: `Receiver: p50 within 0.5 ms of today's at ${one} connection${one === 1 ? '' : 's'}`,
       figure: `${ms(p50)} (${Number.isFinite(p50 - todayP50) ? `${p50 - todayP50 >= 0 ? '+' : ''}${(p50 - todayP50).toFixed(2)} ms` : 'n/a'})`,
-      beside: `today's ${ms(todayP50)}`,
+      beside: `today's ${ms(todayP50)}${unrecorded1 ? `; without its records ${ms(unrecorded1.p50Ms)}` : ''}`,
       met: check([p50, todayP50], () => p50 - todayP50 <= 0.5),
     },
     {

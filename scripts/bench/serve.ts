@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
 import { createOrderIntake } from '../../containers/receiver/order-intake.ts';
+import { SNS_CLIENT_OPTIONS, SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
 import { startReceiver } from '../../containers/receiver/server.ts';
 import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
@@ -20,7 +21,8 @@ import { listenOnLoopback, perOrderPublisher } from './peers/order-work.ts';
  * loop: `emulator` (fauxqs, counting the AWS calls it serves by action: scripts/bench/call-counter.ts),
  * `bare` (node:http answering 202 with no work, optionally after BARE_DELAY_MS), `receiver` (the
  * real receiver, wired as containers/receiver/main.ts wires it, publishing to the emulator at
- * BENCH_EMULATOR_URL, logging as it does in production, to /dev/null), `receiver-baseline` (the
+ * BENCH_EMULATOR_URL, its records in dynalite at BENCH_DYNAMODB_URL, logging as it does in
+ * production, to /dev/null), `receiver-unrecorded` (the same without the orders table), `receiver-baseline` (the
  * receiver of the tree in BENCH_BASELINE_DIR, scripts/bench/baseline.ts, wired as its main.ts
  * wired it), or a
  * receiver peer doing the same work per order with one SNS Publish each (scripts/bench/peers/):
@@ -88,7 +90,26 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
     });
     return { url: receiver.url, stop: () => receiver.stop() };
   }
-  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-baseline, koa-peer, fastify-peer or http-peer`);
+  if (mode === 'receiver-unrecorded') {
+    // The same receiver and publisher without the orders table: each order published and answered,
+    // nothing remembered or written. What the records cost, measured beside the receiver as built.
+    const logger = createLogger({ component: 'receiver', level: 'info', destination: devNull() });
+    const publisher = new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), await topicArn(), { maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets, logger });
+    const receiver = await startReceiver({
+      port: 0,
+      host: '127.0.0.1',
+      shutdownTimeoutMs: 5000,
+      logger,
+      processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
+      orders: {
+        accept: async (order, meta) => ({ messageId: await publisher.publish(order, meta), acceptedAt: meta.acceptedAt, repeated: false }),
+        status: () => Promise.resolve(undefined),
+        flush: () => Promise.resolve(publisher.flush()),
+      },
+    });
+    return { url: receiver.url, stop: () => receiver.stop() };
+  }
+  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-unrecorded, receiver-baseline, koa-peer, fastify-peer or http-peer`);
 }
 
 const target = await start(process.argv[2], process.env);

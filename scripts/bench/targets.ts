@@ -39,7 +39,7 @@ function serveBundle(): string {
   return outfile;
 }
 
-export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-baseline' | 'receiver-stub' | 'koa-peer' | 'fastify-peer' | 'http-peer';
+export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-baseline' | 'receiver-unrecorded' | 'koa-peer' | 'fastify-peer' | 'http-peer';
 
 export interface Target {
   url: string;

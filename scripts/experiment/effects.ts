@@ -6,6 +6,7 @@ import { orderMessageAttributes } from '../../lib/order-message.ts';
 import { OrderRecords, type ProcessingPath } from '../../lib/order-records.ts';
 import type { Order } from '../../lib/order-schema.ts';
 import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
+import { forEachWithLimit } from '../for-each-with-limit.ts';
 
 /**
  * What the experiment counts on a path besides throughput (issue 12), each from its own source:
@@ -33,19 +34,12 @@ export function openOrderRecords(stack: { aws: AwsConfig; ordersTableName: strin
   };
 }
 
-async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
-}
 
 /** The effects, deliveries and duplicates of `orderIds` on `path`: effects from the table, the rest from the logs. */
 export async function countEffects(options: { records: OrderRecords; path: ProcessingPath; orderIds: Iterable<string>; logs: LogCollector }): Promise<EffectCounts> {
   const { records, path, logs } = options;
   let effects = 0;
-  await inBatches([...new Set(options.orderIds)], 16, async (orderId) => {
+  await forEachWithLimit([...new Set(options.orderIds)], 16, async (orderId) => {
     if ((await records.status(orderId))?.paths[path]?.status === 'processed') effects += 1;
   });
   const processed = logs.events('order.processed', (line) => line.path === path).length;

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { forEachWithLimit } from '../for-each-with-limit.ts';
 
 /**
  * The end of `npm run load:async`: every order the run got a 202 for is looked up through the
@@ -106,16 +107,6 @@ export function describeObservation(observation: Observation | undefined, paths:
   return parts.length > 0 ? `${body.status} (${parts.join('; ')})` : body.status;
 }
 
-async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
-}
 
 /**
  * Looks up every accepted order's status, again every `pollMs` for those not yet processed, until
@@ -144,7 +135,7 @@ export async function checkAcceptedOrders(
   for (;;) {
     const pending = unique.filter((order) => !finished(order));
     if (pending.length === 0) break;
-    await inBatches(pending, concurrency, async (order) => {
+    await forEachWithLimit(pending, concurrency, async (order) => {
       const observation = await read(order);
       last.set(order.orderId, observation);
       for (const path of pathsOf(observation)) seen.add(path);

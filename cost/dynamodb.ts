@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { toItem, type ProcessingPath } from '../lib/order-records.ts';
+import { expiresAtFor, toItem, type ProcessingPath } from '../lib/order-records.ts';
 import { ORDER_RETENTION_DAYS } from '../lib/orders-table.ts';
 
 /**
@@ -64,7 +64,7 @@ const requestUnits = (bytes: number, unit: number) => Math.max(1, Math.ceil(byte
 const ORDER_ID = '3f0b6a52-0005-4c1e-9d0e-1a2b3c4d5e05';
 const REQUEST_ID = '9b2e4c1a-7d3f-4e8b-a1c2-3d4e5f6a7b8c';
 const NOW_MS = 1_795_664_585_123; // 2026-11-26T03:43:05.123Z
-const EXPIRES_AT = Math.floor(NOW_MS / 1000) + ORDER_RETENTION_DAYS * 86_400;
+const EXPIRES_AT = expiresAtFor(NOW_MS, ORDER_RETENTION_DAYS);
 
 export const REPRESENTATIVE_ITEMS = {
   accepted: toItem({

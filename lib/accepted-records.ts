@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CallBatcher } from './call-batcher.ts';
-import { ACCEPTED, toItem, type AcceptedRecord } from './order-records.ts';
+import { ACCEPTED, expiresAtFor, toItem, type AcceptedRecord } from './order-records.ts';
+import { ORDER_RETENTION_DAYS } from './orders-table.ts';
 
 /** DynamoDB's limit on items per BatchWriteItem. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
@@ -25,8 +26,8 @@ const UNPROCESSED_BACKOFF_MS = 25;
 export interface AcceptedRecordsOptions {
   dynamodb: DynamoDBClient;
   tableName: string;
-  /** How long a record is kept after it is written (`expires_at`, the table's TTL). */
-  retentionDays: number;
+  /** How long a record is kept after it is written (`expires_at`, the table's TTL); the table's when not given. */
+  retentionDays?: number;
   /** Each write's deadline, batching and retries included. */
   timeoutMs: number;
   lingerMs?: number;
@@ -44,11 +45,11 @@ export interface AcceptedRecordsOptions {
 export class AcceptedRecords {
   readonly #writes: CallBatcher<AcceptedRecord, true>;
   readonly #now: () => number;
-  readonly #retentionSeconds: number;
+  readonly #retentionDays: number;
 
-  constructor({ dynamodb, tableName, retentionDays, timeoutMs, lingerMs = DEFAULT_RECORD_LINGER_MS, maxCallsInFlight = DEFAULT_RECORD_CALLS_IN_FLIGHT, now = Date.now }: AcceptedRecordsOptions) {
+  constructor({ dynamodb, tableName, retentionDays = ORDER_RETENTION_DAYS, timeoutMs, lingerMs = DEFAULT_RECORD_LINGER_MS, maxCallsInFlight = DEFAULT_RECORD_CALLS_IN_FLIGHT, now = Date.now }: AcceptedRecordsOptions) {
     this.#now = now;
-    this.#retentionSeconds = Math.round(retentionDays * 86_400);
+    this.#retentionDays = retentionDays;
     this.#writes = new CallBatcher({
       maxEntries: BATCH_WRITE_MAX_ITEMS,
       lingerMs,
@@ -63,8 +64,7 @@ export class AcceptedRecords {
 
   /** Writes the order's accepted record (replacing any), with its expiry. */
   async put(record: Omit<AcceptedRecord, 'expires_at'>, signal?: AbortSignal): Promise<void> {
-    const expiresAt = Math.floor(this.#now() / 1000) + this.#retentionSeconds;
-    await this.#writes.submit({ ...record, expires_at: expiresAt }, { signal });
+    await this.#writes.submit({ ...record, expires_at: expiresAtFor(this.#now(), this.#retentionDays) }, { signal });
   }
 
   /** The drain: whatever waits to be batched goes now, and every later write as it comes. */

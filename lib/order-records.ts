@@ -107,6 +107,11 @@ export interface OrderRecordsOptions {
   now?: () => number;
 }
 
+/** Epoch seconds at which a record written at `nowMs` expires, kept `retentionDays` (`expires_at`, the table's TTL). */
+export function expiresAtFor(nowMs: number, retentionDays: number): number {
+  return Math.floor(nowMs / 1000) + Math.round(retentionDays * 86_400);
+}
+
 /** The sort key of the receiver's record of an order. */
 export const ACCEPTED = 'accepted';
 const pathKey = (path: ProcessingPath) => `path#${path}`;
@@ -205,7 +210,7 @@ function assertPath(path: ProcessingPath): void {
 export class OrderRecords {
   readonly #dynamodb: DynamoDBClient;
   readonly #tableName: string;
-  readonly #retentionSeconds: number;
+  readonly #retentionDays: number;
   readonly #now: () => number;
 
   constructor({ dynamodb, tableName, retentionDays = ORDER_RETENTION_DAYS, now = Date.now }: OrderRecordsOptions) {
@@ -215,13 +220,13 @@ export class OrderRecords {
     }
     this.#dynamodb = dynamodb;
     this.#tableName = tableName;
-    this.#retentionSeconds = Math.round(retentionDays * 86_400);
+    this.#retentionDays = retentionDays;
     this.#now = now;
   }
 
   /** Epoch seconds at which a record written at `nowMs` expires. */
   expiresAt(nowMs: number): number {
-    return Math.floor(nowMs / 1000) + this.#retentionSeconds;
+    return expiresAtFor(nowMs, this.#retentionDays);
   }
 
   /** Whether a record with this `expires_at` counts as absent at `nowMs`. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AcceptedRecords, DEFAULT_RECORD_CALLS_IN_FLIGHT } from '../../lib/accepted-records.ts';
 import { createDynamoDbClient, createSnsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
@@ -6,7 +7,6 @@ import { describeError, OrdersyncError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { OrderRecords, orderBodySha256, type OrderStatus } from '../../lib/order-records.ts';
 import type { Order } from '../../lib/order-schema.ts';
-import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, SNS_CLIENT_OPTIONS, SnsOrderPublisher, type OrderPublisher } from './order-publisher.ts';
 
 /** What the receiver answers 202 with: the order's message id, its first acceptance. */
@@ -117,23 +117,30 @@ export class OrderIntake {
   /** Record writes under way: the drain waits for them. */
   readonly #writes = new Set<Promise<void>>();
 
+  /**
+   * The intake over `publisher` and the orders table `tableName` (its accepted-record writes and
+   * its status reads share `dynamodb`); `timeoutMs` bounds each record write, as PUBLISH_TIMEOUT_MS
+   * bounds each publish.
+   */
   constructor({
     publisher,
-    accepted,
-    records,
+    dynamodb,
+    tableName,
+    timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS,
     logger,
     now = Date.now,
   }: {
     publisher: OrderPublisher;
-    accepted: AcceptedRecords;
-    records: OrderRecords;
+    dynamodb: DynamoDBClient;
+    tableName: string;
+    timeoutMs?: number;
     /** Where a failed record write is logged. */
     logger?: Logger | undefined;
     now?: () => number;
   }) {
     this.#publisher = publisher;
-    this.#records = accepted;
-    this.#orderRecords = records;
+    this.#records = new AcceptedRecords({ dynamodb, tableName, timeoutMs, now });
+    this.#orderRecords = new OrderRecords({ dynamodb, tableName, now });
     this.#logger = logger;
     this.#recent = new RecentAcceptances(now);
   }
@@ -208,7 +215,7 @@ export interface OrderIntakeSettings {
   aws: AwsConfig;
   topicArn: string;
   ordersTableName: string;
-  /** Each step's deadline: the publish, and the table's lookup and write (PUBLISH_TIMEOUT_MS). */
+  /** Each publish's and each record write's deadline (PUBLISH_TIMEOUT_MS). */
   timeoutMs?: number;
   logger?: Logger | undefined;
 }
@@ -223,8 +230,9 @@ export function createOrderIntake({ aws, topicArn, ordersTableName, timeoutMs = 
   const dynamodb = createDynamoDbClient(aws, { ...SNS_CLIENT_OPTIONS, maxSockets: 2 * DEFAULT_RECORD_CALLS_IN_FLIGHT });
   return new OrderIntake({
     publisher: new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), topicArn, { timeoutMs, maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets, logger }),
-    accepted: new AcceptedRecords({ dynamodb, tableName: ordersTableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs }),
-    records: new OrderRecords({ dynamodb, tableName: ordersTableName, retentionDays: ORDER_RETENTION_DAYS }),
+    dynamodb,
+    tableName: ordersTableName,
+    timeoutMs,
     logger,
   });
 }

@@ -1,17 +1,14 @@
 import { expect } from 'chai';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLogger } from '../../lib/logger.ts';
-import { AcceptedRecords } from '../../lib/accepted-records.ts';
-import { OrderRecords } from '../../lib/order-records.ts';
 import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
 import { createDynamoDbClient, createSnsClient } from '../../lib/aws-clients.ts';
-import { OrderIntake } from '../../containers/receiver/order-intake.ts';
 import { SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
 import { startReceiver, type ReceiverServer } from '../../containers/receiver/server.ts';
 import { LogCollector } from '../../local/log-collector.ts';
 import { eventually } from '../support/eventually.ts';
 import { makeOrder, request, type HttpResult } from '../support/orders.ts';
-import { stackTable } from '../support/orders-table.ts';
+import { intakeWith, stackTable } from '../support/orders-table.ts';
 import { loseAnswers, recordPublishBatches, type RecordedCall } from '../support/sns-middleware.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -52,14 +49,7 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     const sns = createSnsClient(stack.aws, { maxAttempts: snsAttempts, requestTimeoutMs: 2000 });
     const publishes = recordPublishBatches(sns);
     const dynamodb = createDynamoDbClient(stack.aws, { maxAttempts: 1, requestTimeoutMs: 2000 });
-    const { tableName } = stackTable(stack);
-    const orders = new OrderIntake({
-      publisher: new SnsOrderPublisher(sns, stack.resources.topicArn),
-      accepted: new AcceptedRecords({ dynamodb, tableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs: 5000, ...(now ? { now } : {}) }),
-      records: new OrderRecords({ dynamodb, tableName, retentionDays: ORDER_RETENTION_DAYS, ...(now ? { now } : {}) }),
-      logger,
-      ...(now ? { now } : {}),
-    });
+    const orders = intakeWith(stackTable(stack), new SnsOrderPublisher(sns, stack.resources.topicArn), { dynamodb, timeoutMs: 5000, logger, ...(now ? { now } : {}) });
     const receiver = await startReceiver({ port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2000, logger, processingTimeMs: 0, orders });
     receivers.push(receiver);
     return { url: receiver.url, publishes, sns, dynamodb };

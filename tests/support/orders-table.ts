@@ -1,9 +1,7 @@
-import { AcceptedRecords } from '../../lib/accepted-records.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { OrderRecords } from '../../lib/order-records.ts';
-import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
 import { OrderIntake } from '../../containers/receiver/order-intake.ts';
 import type { OrderPublisher } from '../../containers/receiver/order-publisher.ts';
 import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from '../../local/dynamodb-emulator.ts';
@@ -22,14 +20,25 @@ export interface OrdersTableAt {
 export function intakeWith(
   table: OrdersTableAt,
   publisher: OrderPublisher,
-  { timeoutMs = 6000, now, logger }: { timeoutMs?: number; now?: () => number; logger?: Logger } = {},
+  {
+    timeoutMs = 6000,
+    now,
+    logger,
+    dynamodb,
+  }: {
+    timeoutMs?: number;
+    now?: () => number;
+    logger?: Logger;
+    /** The table's client, when the test watches or faults it (SDK middleware); one of its own otherwise. */
+    dynamodb?: DynamoDBClient;
+  } = {},
 ): OrderIntake {
-  const dynamodb = createDynamoDbClient(table.aws, { maxAttempts: 1, requestTimeoutMs: 5000 });
   return new OrderIntake({
     publisher,
-    accepted: new AcceptedRecords({ dynamodb, tableName: table.tableName, retentionDays: ORDER_RETENTION_DAYS, timeoutMs, ...(now ? { now } : {}) }),
-    records: new OrderRecords({ dynamodb, tableName: table.tableName, retentionDays: ORDER_RETENTION_DAYS, ...(now ? { now } : {}) }),
-    ...(logger ? { logger } : {}),
+    dynamodb: dynamodb ?? createDynamoDbClient(table.aws, { maxAttempts: 1, requestTimeoutMs: 5000 }),
+    tableName: table.tableName,
+    timeoutMs,
+    logger,
     ...(now ? { now } : {}),
   });
 }

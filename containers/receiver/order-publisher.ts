@@ -107,7 +107,6 @@ export class SnsOrderPublisher implements OrderPublisher {
   constructor(sns: SNSClient, topicArn: string, options: SnsOrderPublisherOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
     const logger = options.logger;
-    let callsInFlight = 0;
     this.batcher = new CallBatcher<PublishBatchRequestEntry, string>({
       maxEntries: PUBLISH_BATCH_MAX_ENTRIES,
       maxBytes: PUBLISH_BATCH_MAX_BYTES,
@@ -117,23 +116,19 @@ export class SnsOrderPublisher implements OrderPublisher {
       deadlineError: () => new Error(`SNS did not take the order within ${this.timeoutMs} ms (PUBLISH_TIMEOUT_MS)`),
       abortError: () => new Error('the receiver reached its drain deadline before SNS took the order'),
       send: async (entries, signal) => {
-        callsInFlight += 1;
-        logger?.debug({ event: 'sns.publish_batch', entries: entries.length, calls_in_flight: callsInFlight }, 'PublishBatch');
-        try {
-          const command = new PublishBatchCommand({
-            TopicArn: topicArn,
-            PublishBatchRequestEntries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
-          });
-          const { Successful = [], Failed = [] } = await sns.send(command, { abortSignal: signal });
-          const outcomes: (string | Error)[] = entries.map(() => new Error('SNS answered the PublishBatch call without a result for the entry'));
-          for (const { Id, MessageId } of Successful) if (MessageId) outcomes[Number(Id)] = MessageId;
-          for (const { Id, Code, Message, SenderFault } of Failed) {
-            outcomes[Number(Id)] = new PublishBatchEntryError(Code ?? 'unknown', Message ?? '', SenderFault ?? false);
-          }
-          return outcomes;
-        } finally {
-          callsInFlight -= 1;
+        // The batcher counts this call among those in flight before it sends it.
+        logger?.debug({ event: 'sns.publish_batch', entries: entries.length, calls_in_flight: this.batcher.pending.callsInFlight }, 'PublishBatch');
+        const command = new PublishBatchCommand({
+          TopicArn: topicArn,
+          PublishBatchRequestEntries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
+        });
+        const { Successful = [], Failed = [] } = await sns.send(command, { abortSignal: signal });
+        const outcomes: (string | Error)[] = entries.map(() => new Error('SNS answered the PublishBatch call without a result for the entry'));
+        for (const { Id, MessageId } of Successful) if (MessageId) outcomes[Number(Id)] = MessageId;
+        for (const { Id, Code, Message, SenderFault } of Failed) {
+          outcomes[Number(Id)] = new PublishBatchEntryError(Code ?? 'unknown', Message ?? '', SenderFault ?? false);
         }
+        return outcomes;
       },
     });
   }

@@ -91,6 +91,17 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  /** A receiver as main.ts wires it, on the stack's table, publishing through `publisher`. */
+  const receiverWith = (publisher: SnsOrderPublisher, shutdownTimeoutMs: number, logs = new LogCollector()): Promise<ReceiverServer> =>
+    startReceiver({
+      port: 0,
+      host: '127.0.0.1',
+      shutdownTimeoutMs,
+      logger: createLogger({ component: 'receiver', destination: logs }),
+      processingTimeMs: 0,
+      orders: intakeWith(stackTable(stack), publisher),
+    });
+
   /** A publisher on a client of its own, its PublishBatch calls recorded. */
   function publisherFor(options: SnsOrderPublisherOptions = {}, { topicArn, endpoint }: { topicArn?: string; endpoint?: string } = {}) {
     const sns = createSnsClient(endpoint ? { ...stack.aws, endpoint } : stack.aws, { maxAttempts: 1 });
@@ -244,14 +255,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
       const { sns, publisher } = publisherFor();
       oversizeEntries(sns, (orderId) => orderId === 'http-doomed');
       const logs = new LogCollector();
-      const receiver = await startReceiver({
-        port: 0,
-        host: '127.0.0.1',
-        shutdownTimeoutMs: 2000,
-        logger: createLogger({ component: 'receiver', destination: logs }),
-        processingTimeMs: 0,
-        orders: intakeWith(stackTable(stack), publisher),
-      });
+      const receiver = await receiverWith(publisher, 2000, logs);
       cleanups.push(() => receiver.stop());
       const orders = Array.from({ length: 12 }, (_, index) => makeOrder(index === 5 ? 'http-doomed' : `http-${index}`));
       const answers = await Promise.all(orders.map((order) => request(receiver.url, 'POST', '/orders/async', { body: order })));
@@ -279,14 +283,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
       const proxy = await startTcpProxy(Number(new URL(stack.emulatorUrl).port));
       cleanups.push(() => proxy.close());
       const { publisher } = publisherFor({}, { endpoint: proxy.url });
-      const receiver = await startReceiver({
-        port: 0,
-        host: '127.0.0.1',
-        shutdownTimeoutMs: 2000,
-        logger: createLogger({ component: 'receiver', destination: new LogCollector() }),
-        processingTimeMs: 0,
-        orders: intakeWith(stackTable(stack), publisher),
-      });
+      const receiver = await receiverWith(publisher, 2000);
       cleanups.push(() => receiver.stop());
       proxy.set('cut');
       const post = (id: string) => request(receiver.url, 'POST', '/orders/async', { body: makeOrder(id) });
@@ -359,14 +356,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
       const { sns, calls, publisher } = publisherFor({ lingerMs: 60_000 });
       const gate = holdCalls(sns);
       cleanups.push(() => gate.open());
-      const receiver = await startReceiver({
-        port: 0,
-        host: '127.0.0.1',
-        shutdownTimeoutMs: 10_000,
-        logger: createLogger({ component: 'receiver', destination: new LogCollector() }),
-        processingTimeMs: 0,
-        orders: intakeWith(stackTable(stack), publisher),
-      });
+      const receiver = await receiverWith(publisher, 10_000);
       cleanups.push(() => receiver.stop());
       const post = (id: string) => request(receiver.url, 'POST', '/orders/async', { body: makeOrder(id) });
       const answers: Promise<HttpResult>[] = [post('drain-opener')];
@@ -393,14 +383,7 @@ describe('the batching order publisher: PublishBatch through the SDK to the emul
       const gate = holdCalls(sns);
       cleanups.push(() => gate.open());
       const logs = new LogCollector();
-      const receiver = await startReceiver({
-        port: 0,
-        host: '127.0.0.1',
-        shutdownTimeoutMs: 1_500,
-        logger: createLogger({ component: 'receiver', destination: logs }),
-        processingTimeMs: 0,
-        orders: intakeWith(stackTable(stack), publisher),
-      });
+      const receiver = await receiverWith(publisher, 1_500, logs);
       const post = (id: string) => request(receiver.url, 'POST', '/orders/async', { body: makeOrder(id) });
       const answers: Promise<HttpResult>[] = [post('cut-opener')];
       await eventually('the first call to be held', () => gate.waiting() === 1);

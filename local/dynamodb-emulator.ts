@@ -10,11 +10,11 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import tableSettings from '../resources/orders-table.json' with { type: 'json' };
 import { stagePrefix } from '../lib/messaging-settings.ts';
+import { ordersTableSettings } from '../lib/orders-table.ts';
 
-/** The orders table's definition, shared with serverless.yml (resources/orders-table.json). */
-export const ordersTableSettings = tableSettings;
+// The orders table's definition, shared with serverless.yml (lib/orders-table.ts reads it).
+export { ordersTableSettings };
 
 export interface DynamoEmulator {
   /** http://127.0.0.1:PORT */
@@ -164,12 +164,12 @@ function probe(url: string): Promise<void> {
 
 /** The orders table's physical name for a stage, as serverless.yml names it: `<service>-<stage>-orders`. */
 export function ordersTableName(stage: string): string {
-  return `${stagePrefix(stage)}-${tableSettings.name}`;
+  return `${stagePrefix(stage)}-${ordersTableSettings.name}`;
 }
 
 const KEY_SCHEMA = [
-  { AttributeName: tableSettings.partitionKey.name, KeyType: 'HASH' as const },
-  { AttributeName: tableSettings.sortKey.name, KeyType: 'RANGE' as const },
+  { AttributeName: ordersTableSettings.partitionKey.name, KeyType: 'HASH' as const },
+  { AttributeName: ordersTableSettings.sortKey.name, KeyType: 'RANGE' as const },
 ];
 
 /**
@@ -188,11 +188,11 @@ export async function createOrdersTable(dynamodb: DynamoDBClient, stage: string)
       new CreateTableCommand({
         TableName: tableName,
         AttributeDefinitions: [
-          { AttributeName: tableSettings.partitionKey.name, AttributeType: tableSettings.partitionKey.type as 'S' },
-          { AttributeName: tableSettings.sortKey.name, AttributeType: tableSettings.sortKey.type as 'S' },
+          { AttributeName: ordersTableSettings.partitionKey.name, AttributeType: ordersTableSettings.partitionKey.type as 'S' },
+          { AttributeName: ordersTableSettings.sortKey.name, AttributeType: ordersTableSettings.sortKey.type as 'S' },
         ],
         KeySchema: KEY_SCHEMA,
-        BillingMode: tableSettings.billingMode as 'PAY_PER_REQUEST',
+        BillingMode: ordersTableSettings.billingMode as 'PAY_PER_REQUEST',
       }),
     );
   } catch (error) {
@@ -226,7 +226,7 @@ async function enableTimeToLive(dynamodb: DynamoDBClient, tableName: string): Pr
     await dynamodb.send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: tableSettings.expiresAtAttribute, Enabled: true },
+        TimeToLiveSpecification: { AttributeName: ordersTableSettings.expiresAtAttribute, Enabled: true },
       }),
     );
     return 'enabled';

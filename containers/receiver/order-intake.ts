@@ -220,6 +220,11 @@ export interface OrderIntakeSettings {
   logger?: Logger | undefined;
 }
 
+/** The receiver's batching SNS publisher, on a client whose socket pool matches its calls in flight. */
+export function createReceiverPublisher({ aws, topicArn, timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS, logger }: Omit<OrderIntakeSettings, 'ordersTableName'>): SnsOrderPublisher {
+  return new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), topicArn, { timeoutMs, maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets, logger });
+}
+
 /**
  * The receiver's intake as containers/receiver/main.ts runs it (the local stack and the benchmark
  * use the same): the batching SNS publisher, and the orders table through a DynamoDB client whose
@@ -229,7 +234,7 @@ export function createOrderIntake({ aws, topicArn, ordersTableName, timeoutMs = 
   // One socket per record write in flight, and as many for the status reads.
   const dynamodb = createDynamoDbClient(aws, { ...SNS_CLIENT_OPTIONS, maxSockets: 2 * DEFAULT_RECORD_CALLS_IN_FLIGHT });
   return new OrderIntake({
-    publisher: new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), topicArn, { timeoutMs, maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets, logger }),
+    publisher: createReceiverPublisher({ aws, topicArn, timeoutMs, logger }),
     dynamodb,
     tableName: ordersTableName,
     timeoutMs,

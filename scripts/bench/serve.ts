@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
-import { createOrderIntake } from '../../containers/receiver/order-intake.ts';
-import { SNS_CLIENT_OPTIONS, SnsOrderPublisher } from '../../containers/receiver/order-publisher.ts';
+import type { ReceiverOrders } from '../../containers/receiver/app.ts';
+import { createOrderIntake, createReceiverPublisher } from '../../containers/receiver/order-intake.ts';
 import { startReceiver } from '../../containers/receiver/server.ts';
 import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
-import { createLogger } from '../../lib/logger.ts';
+import { createLogger, type Logger } from '../../lib/logger.ts';
 import { createOrdersTable, startDynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { provisionMessaging } from '../../local/provision.ts';
 import { BASELINE_MODULE, type BaselineReceiverModule } from './baseline.ts';
@@ -50,6 +50,20 @@ async function startBare(delayMs: number): Promise<{ url: string; stop: Stop }> 
   return listenOnLoopback(server);
 }
 
+/** The receiver as containers/receiver/main.ts wires it, on loopback, logging its JSON lines to /dev/null. */
+async function startBenchReceiver(env: NodeJS.ProcessEnv, orders: (logger: Logger) => Promise<ReceiverOrders>): Promise<{ url: string; stop: Stop }> {
+  const logger = createLogger({ component: 'receiver', level: 'info', destination: devNull() });
+  const receiver = await startReceiver({
+    port: 0,
+    host: '127.0.0.1',
+    shutdownTimeoutMs: 5000,
+    logger,
+    processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
+    orders: await orders(logger),
+  });
+  return { url: receiver.url, stop: () => receiver.stop() };
+}
+
 async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<{ url: string; dynamodbUrl?: string; stop: Stop }> {
   if (mode === 'emulator') {
     // The AWS emulators the pipeline talks to, in one process whose CPU and calls are counted together.
@@ -78,36 +92,21 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
   }
   if (mode === 'bare') return startBare(Number(env.BARE_DELAY_MS ?? 0));
   if (mode === 'receiver') {
-    // As containers/receiver/main.ts wires it, on loopback, logging its JSON lines to /dev/null.
-    const logger = createLogger({ component: 'receiver', level: 'info', destination: devNull() });
-    const receiver = await startReceiver({
-      port: 0,
-      host: '127.0.0.1',
-      shutdownTimeoutMs: 5000,
-      logger,
-      processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
-      orders: createOrderIntake({ aws, topicArn: await topicArn(), ordersTableName: await createOrdersTable(createDynamoDbClient(aws), stage), logger }),
-    });
-    return { url: receiver.url, stop: () => receiver.stop() };
+    return startBenchReceiver(env, async (logger) =>
+      createOrderIntake({ aws, topicArn: await topicArn(), ordersTableName: await createOrdersTable(createDynamoDbClient(aws), stage), logger }),
+    );
   }
   if (mode === 'receiver-unrecorded') {
     // The same receiver and publisher without the orders table: each order published and answered,
     // nothing remembered or written. What the records cost, measured beside the receiver as built.
-    const logger = createLogger({ component: 'receiver', level: 'info', destination: devNull() });
-    const publisher = new SnsOrderPublisher(createSnsClient(aws, SNS_CLIENT_OPTIONS), await topicArn(), { maxCallsInFlight: SNS_CLIENT_OPTIONS.maxSockets, logger });
-    const receiver = await startReceiver({
-      port: 0,
-      host: '127.0.0.1',
-      shutdownTimeoutMs: 5000,
-      logger,
-      processingTimeMs: Number(env.PROCESSING_TIME_MS ?? 0),
-      orders: {
+    return startBenchReceiver(env, async (logger) => {
+      const publisher = createReceiverPublisher({ aws, topicArn: await topicArn(), logger });
+      return {
         accept: async (order, meta) => ({ messageId: await publisher.publish(order, meta), acceptedAt: meta.acceptedAt, repeated: false }),
         status: () => Promise.resolve(undefined),
         flush: () => Promise.resolve(publisher.flush()),
-      },
+      };
     });
-    return { url: receiver.url, stop: () => receiver.stop() };
   }
   throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-unrecorded, receiver-baseline, koa-peer, fastify-peer or http-peer`);
 }

@@ -2,7 +2,7 @@ import { createDynamoDbClient, createSqsClient } from '../../lib/aws-clients.ts'
 import type { ProcessorConfig } from '../../lib/config.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { OrderRecords } from '../../lib/order-records.ts';
-import { QueueConsumer } from '../../lib/queue-consumer.ts';
+import { QueueConsumer, type MessageHandler } from '../../lib/queue-consumer.ts';
 import { createOrderMessageHandler } from './order-worker.ts';
 
 export interface ProcessorOptions {
@@ -15,11 +15,25 @@ export interface ProcessorOptions {
  * in the orders table (ORDERS_TABLE_NAME) before working on it.
  */
 export function createProcessor(config: ProcessorConfig, logger: Logger, options: ProcessorOptions = {}): QueueConsumer {
-  // A long poll waits up to waitTimeSeconds for an answer: give the request that much more time.
-  const sqs = createSqsClient(config.aws, { requestTimeoutMs: config.waitTimeSeconds * 1000 + 10_000, maxAttempts: 1 });
   // One socket per order in flight at most (a claim or a completion each), as many as the SDK's default otherwise.
   const dynamodb = createDynamoDbClient(config.aws, { maxSockets: Math.max(50, config.concurrency) });
   const records = new OrderRecords({ dynamodb, tableName: config.ordersTableName });
+  return createQueueConsumer(
+    config,
+    logger,
+    createOrderMessageHandler({
+      logger,
+      processingTimeMs: config.processingTimeMs,
+      records,
+      ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
+    }),
+  );
+}
+
+/** The processor's queue consumer on its configuration, running `handleMessage` on each message. */
+export function createQueueConsumer(config: ProcessorConfig, logger: Logger, handleMessage: MessageHandler): QueueConsumer {
+  // A long poll waits up to waitTimeSeconds for an answer: give the request that much more time.
+  const sqs = createSqsClient(config.aws, { requestTimeoutMs: config.waitTimeSeconds * 1000 + 10_000, maxAttempts: 1 });
   return new QueueConsumer({
     sqs,
     queueUrl: config.queueUrl,
@@ -28,11 +42,6 @@ export function createProcessor(config: ProcessorConfig, logger: Logger, options
     waitTimeSeconds: config.waitTimeSeconds,
     retryDelaySeconds: config.retryDelaySeconds,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
-    handleMessage: createOrderMessageHandler({
-      logger,
-      processingTimeMs: config.processingTimeMs,
-      records,
-      ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
-    }),
+    handleMessage,
   });
 }

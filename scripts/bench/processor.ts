@@ -8,8 +8,8 @@ import { messagingSettings } from '../../lib/messaging-settings.ts';
 import { decodeSqsMessage, orderMessageAttributes } from '../../lib/order-message.ts';
 import { processOrder } from '../../lib/order-processing.ts';
 import { parseOrder } from '../../lib/order-schema.ts';
-import { QueueConsumer, type MessageHandler } from '../../lib/queue-consumer.ts';
-import { createProcessor } from '../../containers/processor/processor.ts';
+import type { MessageHandler, QueueConsumer } from '../../lib/queue-consumer.ts';
+import { createProcessor, createQueueConsumer } from '../../containers/processor/processor.ts';
 import { DEFAULT_INPUTS } from '../../cost/model.ts';
 import { createOrdersTable } from '../../local/dynamodb-emulator.ts';
 import { provisionMessaging } from '../../local/provision.ts';
@@ -165,17 +165,7 @@ function unclaimedHandler(context: RunContext): MessageHandler {
 }
 
 function unclaimedProcessor(context: RunContext): QueueConsumer {
-  const config = processorConfig(context);
-  return new QueueConsumer({
-    sqs: createSqsClient(context.aws, { requestTimeoutMs: config.waitTimeSeconds * 1000 + 10_000, maxAttempts: 1 }),
-    queueUrl: config.queueUrl,
-    logger: context.logger,
-    concurrency: config.concurrency,
-    waitTimeSeconds: config.waitTimeSeconds,
-    retryDelaySeconds: config.retryDelaySeconds,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    handleMessage: unclaimedHandler(context),
-  });
+  return createQueueConsumer(processorConfig(context), context.logger, unclaimedHandler(context));
 }
 
 function fromQueueConsumer(consumer: QueueConsumer, context: RunContext): Contestant {

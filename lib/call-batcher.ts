@@ -55,8 +55,14 @@ interface Entry<I, O> {
   settled: boolean;
   /** The call carrying it, once sent. */
   call: Call | undefined;
-  timer: NodeJS.Timeout;
+  /** performance.now() past which the caller is answered deadlineError(). */
+  deadline: number;
   signal: AbortSignal | undefined;
+}
+
+/** The callers waiting on one abort signal, and the one listener the batcher keeps on it for them. */
+interface Watched {
+  waiting: number;
   onAbort: () => void;
 }
 
@@ -76,6 +82,16 @@ export class CallBatcher<I, O> {
   /** The linger ran out while calls were at their cap: what is queued goes as soon as a call may. */
   private overdue = false;
   private draining = false;
+  /**
+   * Every caller not yet answered, in submit order (answered ones are dropped from the head as
+   * they go): every item has the same timeoutMs, so the head's deadline comes first, and one timer
+   * set for it serves them all, instead of a timer per item.
+   */
+  private unanswered: Entry<I, O>[] = [];
+  private unansweredHead = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** One abort listener per signal, however many of its callers wait (a receiver passes the same drain signal with every item). */
+  private readonly watched = new Map<AbortSignal, Watched>();
 
   constructor(options: CallBatcherOptions<I, O>) {
     this.options = { ...options, maxCallsInFlight: Math.max(1, options.maxCallsInFlight), maxEntries: Math.max(1, options.maxEntries) };
@@ -86,18 +102,10 @@ export class CallBatcher<I, O> {
     if (signal?.aborted) return Promise.reject(this.options.abortError());
     const lone = this.queue.length === 0 && this.callsInFlight === 0;
     return new Promise<O>((resolve, reject) => {
-      const entry: Entry<I, O> = {
-        item,
-        bytes,
-        resolve,
-        reject,
-        settled: false,
-        call: undefined,
-        timer: setTimeout(() => this.giveUp(entry, this.options.deadlineError()), this.options.timeoutMs),
-        signal,
-        onAbort: () => this.giveUp(entry, this.options.abortError()),
-      };
-      signal?.addEventListener('abort', entry.onAbort, { once: true });
+      const entry: Entry<I, O> = { item, bytes, resolve, reject, settled: false, call: undefined, deadline: performance.now() + this.options.timeoutMs, signal };
+      this.unanswered.push(entry);
+      this.deadlineTimer ??= setTimeout(() => this.passDeadlines(), this.options.timeoutMs);
+      if (signal) this.watch(signal);
       this.queue.push(entry);
       this.queuedBytes += bytes;
       this.pump(this.options.preferFull === true && lone);
@@ -215,11 +223,64 @@ export class CallBatcher<I, O> {
     this.settle(entry, error);
   }
 
+  /** Answers the callers whose deadline has passed, and sets the timer for the next one's. */
+  private passDeadlines(): void {
+    this.deadlineTimer = undefined;
+    const now = performance.now();
+    for (let entry = this.oldestUnanswered(); entry !== undefined && entry.deadline <= now; entry = this.oldestUnanswered()) {
+      this.giveUp(entry, this.options.deadlineError());
+    }
+    const next = this.oldestUnanswered();
+    // A timer may fire a fraction of a millisecond early: it is then set again for what is left.
+    if (next) this.deadlineTimer = setTimeout(() => this.passDeadlines(), Math.max(1, Math.ceil(next.deadline - now)));
+  }
+
+  /** The caller waiting longest, dropping answered ones from the head; undefined when none waits. */
+  private oldestUnanswered(): Entry<I, O> | undefined {
+    const list = this.unanswered;
+    while (this.unansweredHead < list.length && list[this.unansweredHead]!.settled) this.unansweredHead += 1;
+    if (this.unansweredHead === list.length) {
+      list.length = 0;
+      this.unansweredHead = 0;
+      return undefined;
+    }
+    if (this.unansweredHead >= 1024 && this.unansweredHead * 2 >= list.length) {
+      this.unanswered = list.slice(this.unansweredHead);
+      this.unansweredHead = 0;
+    }
+    return this.unanswered[this.unansweredHead];
+  }
+
+  private watch(signal: AbortSignal): void {
+    const watched = this.watched.get(signal);
+    if (watched) {
+      watched.waiting += 1;
+      return;
+    }
+    const onAbort = () => {
+      this.watched.delete(signal);
+      for (const entry of this.unanswered.slice(this.unansweredHead)) if (entry.signal === signal) this.giveUp(entry, this.options.abortError());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.watched.set(signal, { waiting: 1, onAbort });
+  }
+
+  private unwatch(signal: AbortSignal): void {
+    const watched = this.watched.get(signal);
+    if (!watched || --watched.waiting > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener('abort', watched.onAbort);
+  }
+
   private settle(entry: Entry<I, O>, outcome: O | Error): void {
     if (entry.settled) return;
     entry.settled = true;
-    clearTimeout(entry.timer);
-    entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (entry.signal) this.unwatch(entry.signal);
+    // Answered callers leave the head of the list as they go; the timer stops with the last.
+    if (this.oldestUnanswered() === undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
     const call = entry.call;

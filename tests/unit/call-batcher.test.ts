@@ -72,4 +72,48 @@ describe('CallBatcher', () => {
     made.flush();
     expect(calls.map((call) => call.items)).to.deep.equal([[1], [2]]);
   });
+
+  it('answers each caller at its own deadline, in turn, whether it is queued or in a call, and never after its answer', async () => {
+    const { made, calls } = batcher({ timeoutMs: 300, lingerMs: 60_000, maxCallsInFlight: 1 });
+    const started = performance.now();
+    const settledAt = (answer: Promise<number>) =>
+      answer.then(
+        (value) => ({ value, ms: performance.now() - started }),
+        (error: Error) => ({ error: error.message, ms: performance.now() - started }),
+      );
+    const first = settledAt(made.submit(1)); // sent at once; its call is not answered in time
+    await sleep(200);
+    const second = settledAt(made.submit(2)); // queued behind the cap, deadline at 500 ms
+    const third = settledAt(made.submit(3));
+    await sleep(150);
+    expect((await first).error, 'the first caller is answered at its deadline, its call still out').to.equal('deadline');
+    expect((await first).ms).to.be.within(290, 350);
+    expect(calls.map((call) => call.items)).to.deep.equal([[1]]);
+    calls[0]!.answer(); // too late for 1; its return lets 2 and 3 go
+    await sleep(1);
+    expect(calls.map((call) => call.items)).to.deep.equal([[1], [2, 3]]);
+    calls[1]!.answer();
+    expect((await second).value).to.equal(20);
+    expect((await third).value).to.equal(30);
+    // A later caller's deadline still fires after everyone before it was answered.
+    const late = settledAt(made.submit(4));
+    expect((await late).error).to.equal('deadline');
+  });
+
+  it('keeps one abort listener per signal however many callers wait on it, and answers each of them when it fires', async () => {
+    const { made } = batcher({ lingerMs: 60_000, maxCallsInFlight: 1 });
+    const drain = new AbortController();
+    let listeners = 0;
+    const add = drain.signal.addEventListener.bind(drain.signal);
+    drain.signal.addEventListener = (...args: Parameters<AbortSignal['addEventListener']>) => {
+      listeners += 1;
+      add(...args);
+    };
+    const answers = [1, 2, 3, 4].map((item) => made.submit(item, { signal: drain.signal }).catch((error: Error) => error.message));
+    expect(listeners).to.equal(1);
+    drain.abort();
+    expect(await Promise.all(answers)).to.deep.equal(['aborted', 'aborted', 'aborted', 'aborted']);
+    expect(made.pending.queued).to.equal(0);
+  });
 });
+

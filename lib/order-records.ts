@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import {
   GetItemCommand,
   PutItemCommand,
@@ -39,7 +39,7 @@ export interface RecordedError {
 /** The receiver's record of an order (`record = "accepted"`). Times in epoch ms, expiry in epoch s. */
 export interface AcceptedRecord {
   order_id: string;
-  /** Hex SHA-256 of the canonical order JSON: a retry with the same order matches, another does not. */
+  /** orderBodySha256 of the order: a retry with the same order matches, another does not. */
   body_sha256: string;
   request_id: string;
   accepted_at: number;
@@ -120,24 +120,13 @@ const pathKey = (path: ProcessingPath) => `path#${path}`;
 const MAX_CLAIM_ROUNDS = 3;
 
 /**
- * JSON with object keys sorted at every level: the same order sent with its fields in another
- * order or other whitespace hashes the same. Numbers are written as JavaScript writes them
- * (shortest round-trip), so `19.990` and `19.99` are one price.
+ * Hex SHA-256 of the validated order's JSON: the `body_sha256` of its accepted record. parseOrder
+ * rebuilds every object in the schema's key order (unknown fields are refused) and JSON writes
+ * numbers the shortest way, so the same order sent with its fields in another order, other
+ * whitespace or `19.990` for `19.99` hashes the same; any other difference does not.
  */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** Hex SHA-256 of the order's canonical JSON: the `body_sha256` of its accepted record. */
 export function orderBodySha256(order: Order): string {
-  return createHash('sha256').update(canonicalJson(order)).digest('hex');
+  return hash('sha256', JSON.stringify(order), 'hex');
 }
 
 // ---------------------------------------------------------------------------------------------

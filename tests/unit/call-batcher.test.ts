@@ -76,7 +76,7 @@ describe('CallBatcher', () => {
   it('answers each caller at its own deadline, in turn, whether it is queued or in a call, and never after its answer', async () => {
     const { made, calls } = batcher({ timeoutMs: 300, lingerMs: 60_000, maxCallsInFlight: 1 });
     const started = performance.now();
-    const settledAt = (answer: Promise<number>) =>
+    const settledAt = (answer: Promise<number>): Promise<{ value?: number; error?: string; ms: number }> =>
       answer.then(
         (value) => ({ value, ms: performance.now() - started }),
         (error: Error) => ({ error: error.message, ms: performance.now() - started }),

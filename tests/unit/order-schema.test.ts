@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { InvalidOrderError } from '../../lib/errors.ts';
+import { orderBodySha256 } from '../../lib/order-records.ts';
 import { ORDER_LIMITS, parseOrder } from '../../lib/order-schema.ts';
 import { SEED_ORDER } from '../support/orders.ts';
 
@@ -72,5 +73,30 @@ describe('order schema', () => {
 
   it('puts every issue in the error message', () => {
     expect(() => parseOrder({ ...SEED_ORDER, customer_id: -5 })).to.throw(InvalidOrderError, 'customer_id: must be a positive integer');
+  });
+});
+
+describe('orderBodySha256 (the idempotency check of a repeated order_id)', () => {
+  const sha = (body: string) => orderBodySha256(parseOrder(JSON.parse(body)));
+  const seed = '{"order_id":"001","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99}]}';
+
+  it('is the same for the same order with its fields in another order, other whitespace or 19.990 for 19.99', () => {
+    const reordered = '{ "items": [ { "price": 19.990, "quantity": 1, "product_id": "SKU-001" } ],\n "customer_id": 123, "order_id": "001" }';
+    expect(sha(reordered)).to.equal(sha(seed)).and.to.match(/^[0-9a-f]{64}$/);
+  });
+
+  it('differs for any other difference: a field, an item, the items’ order', () => {
+    const others = [
+      '{"order_id":"001","customer_id":124,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99}]}',
+      '{"order_id":"001","customer_id":123,"items":[{"product_id":"SKU-001","quantity":2,"price":19.99}]}',
+      '{"order_id":"001","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.98}]}',
+      '{"order_id":"001","customer_id":123,"items":[{"product_id":"SKU-001","quantity":1,"price":19.99},{"product_id":"SKU-002","quantity":1,"price":1}]}',
+    ];
+    const swapped = [
+      '{"order_id":"001","customer_id":123,"items":[{"product_id":"A","quantity":1,"price":1},{"product_id":"B","quantity":1,"price":1}]}',
+      '{"order_id":"001","customer_id":123,"items":[{"product_id":"B","quantity":1,"price":1},{"product_id":"A","quantity":1,"price":1}]}',
+    ];
+    for (const other of others) expect(sha(other), other).to.not.equal(sha(seed));
+    expect(sha(swapped[0]!)).to.not.equal(sha(swapped[1]!));
   });
 });

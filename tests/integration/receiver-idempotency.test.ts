@@ -161,6 +161,8 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     // Found all the same: from the receiver's memory, then from the path's own record.
     expect(body(await request(url, 'GET', '/orders/record-failed'))).to.include({ order_id: 'record-failed', message_id: body(accepted).message_id });
     await eventually('the order to be processed', async () => body(await request(url, 'GET', '/orders/record-failed')).status === 'processed');
+    // The processor records the outcome, then logs it: the line may follow the status by a moment.
+    await eventually('its order.processed line', () => processedLines('record-failed').length > 0);
     expect(processedLines('record-failed')).to.have.length(1);
   });
 

@@ -63,8 +63,8 @@ export class AcceptedRecords {
   }
 
   /** Writes the order's accepted record (replacing any), with its expiry. */
-  async put(record: Omit<AcceptedRecord, 'expires_at'>, signal?: AbortSignal): Promise<void> {
-    await this.#writes.submit({ ...record, expires_at: expiresAtFor(this.#now(), this.#retentionDays) }, { signal });
+  put(record: Omit<AcceptedRecord, 'expires_at'>, signal?: AbortSignal): Promise<unknown> {
+    return this.#writes.submit({ ...record, expires_at: expiresAtFor(this.#now(), this.#retentionDays) }, { signal });
   }
 
   /** The drain: whatever waits to be batched goes now, and every later write as it comes. */

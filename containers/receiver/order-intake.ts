@@ -74,9 +74,12 @@ class RecentAcceptances {
     return entry;
   }
 
-  remember(orderId: string, entry: Omit<Remembered, 'until'>): void {
+  /** Remembers an acceptance until `RECENT_ACCEPTANCES.ttlMs` from now. */
+  remember(orderId: string, acceptance: Omit<Remembered, 'until'>): void {
+    const entry = acceptance as Remembered;
+    entry.until = this.#now() + RECENT_ACCEPTANCES.ttlMs;
     this.#entries.delete(orderId);
-    this.#entries.set(orderId, { ...entry, until: this.#now() + RECENT_ACCEPTANCES.ttlMs });
+    this.#entries.set(orderId, entry);
     // A Map keeps insertion order: the first key is the oldest.
     while (this.#entries.size > RECENT_ACCEPTANCES.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
   }
@@ -114,8 +117,9 @@ export class OrderIntake {
   readonly #logger: Logger | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #recent: RecentAcceptances;
-  /** Record writes under way: the drain waits for them. */
-  readonly #writes = new Set<Promise<void>>();
+  /** Record writes under way, and the drain's waits for them to end. */
+  #writesUnderWay = 0;
+  #writesEnded: (() => void)[] = [];
 
   /**
    * The intake over `publisher` and the orders table `tableName` (its accepted-record writes and
@@ -157,7 +161,7 @@ export class OrderIntake {
       if (recent.bodySha256 !== bodySha256) return Promise.reject(new OrderConflictError(order.order_id));
       return Promise.resolve({ messageId: recent.messageId, acceptedAt: recent.acceptedAt, repeated: true });
     }
-    const acceptance = this.#accept(order, bodySha256, meta).finally(() => this.#pending.delete(order.order_id));
+    const acceptance = this.#accept(order, bodySha256, meta);
     this.#pending.set(order.order_id, { bodySha256, acceptance });
     return acceptance;
   }
@@ -191,22 +195,33 @@ export class OrderIntake {
   async flush(): Promise<void> {
     this.#publisher.flush?.();
     this.#records.flush();
-    await Promise.all([...this.#writes]);
+    if (this.#writesUnderWay > 0) await new Promise<void>((resolve) => this.#writesEnded.push(resolve));
   }
 
+  #writeEnded = (): void => {
+    this.#writesUnderWay -= 1;
+    if (this.#writesUnderWay > 0) return;
+    const waiting = this.#writesEnded;
+    this.#writesEnded = [];
+    for (const resolve of waiting) resolve();
+  };
+
   async #accept(order: Order, bodySha256: string, { requestId, acceptedAt, signal }: AcceptMeta): Promise<Acceptance> {
-    const messageId = await this.#publisher.publish(order, { requestId, acceptedAt, signal });
+    let messageId: string;
+    try {
+      messageId = await this.#publisher.publish(order, { requestId, acceptedAt, signal });
+    } finally {
+      this.#pending.delete(order.order_id);
+    }
     this.#recent.remember(order.order_id, { bodySha256, requestId, acceptedAt, messageId, repeated: false });
-    const write = this.#records
-      .put({ order_id: order.order_id, body_sha256: bodySha256, request_id: requestId, accepted_at: acceptedAt, message_id: messageId }, signal)
-      .catch((error: unknown) => {
-        this.#logger?.warn(
-          { event: 'order.record_failed', order_id: order.order_id, request_id: requestId, message_id: messageId, error: describeError(error) },
-          'the order is queued, but its accepted record was not written; its path records will show it',
-        );
-      })
-      .finally(() => this.#writes.delete(write));
-    this.#writes.add(write);
+    this.#writesUnderWay += 1;
+    this.#records.put({ order_id: order.order_id, body_sha256: bodySha256, request_id: requestId, accepted_at: acceptedAt, message_id: messageId }, signal).then(this.#writeEnded, (error: unknown) => {
+      this.#logger?.warn(
+        { event: 'order.record_failed', order_id: order.order_id, request_id: requestId, message_id: messageId, error: describeError(error) },
+        'the order is queued, but its accepted record was not written; its path records will show it',
+      );
+      this.#writeEnded();
+    });
     return { messageId, acceptedAt, repeated: false };
   }
 }

@@ -123,12 +123,16 @@ export class SnsOrderPublisher implements OrderPublisher {
           PublishBatchRequestEntries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
         });
         const { Successful = [], Failed = [] } = await sns.send(command, { abortSignal: signal });
-        const outcomes: (string | Error)[] = entries.map(() => new Error('SNS answered the PublishBatch call without a result for the entry'));
+        const outcomes = new Array<string | Error | undefined>(entries.length);
         for (const { Id, MessageId } of Successful) if (MessageId) outcomes[Number(Id)] = MessageId;
         for (const { Id, Code, Message, SenderFault } of Failed) {
           outcomes[Number(Id)] = new PublishBatchEntryError(Code ?? 'unknown', Message ?? '', SenderFault ?? false);
         }
-        return outcomes;
+        // An Error (and its stack) only for an entry SNS left unanswered, not one per entry sent.
+        for (let index = 0; index < outcomes.length; index += 1) {
+          outcomes[index] ??= new Error('SNS answered the PublishBatch call without a result for the entry');
+        }
+        return outcomes as (string | Error)[];
       },
     });
   }

@@ -105,18 +105,21 @@ async function renderErrors(ctx: ReceiverContext, next: Next): Promise<void> {
     // Refusals at info, each with its reason; answered requests at debug: the order.accepted
     // (and order.processed) lines already say what became of each order.
     const level = ctx.status >= 400 ? 'info' : 'debug';
-    ctx.state.logger[level](
-      {
-        event: 'http.request',
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        duration_ms: Math.round(performance.now() - started),
-        ...(problem ? { error_code: problem.code } : {}),
-        ...(problem?.details ? { invalid_fields: problem.details.slice(0, LOGGED_FIELDS) } : {}),
-      },
-      'request',
-    );
+    // Not even built when its level is off (answered requests, at info).
+    if (ctx.state.logger.isLevelEnabled(level)) {
+      ctx.state.logger[level](
+        {
+          event: 'http.request',
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          duration_ms: Math.round(performance.now() - started),
+          ...(problem ? { error_code: problem.code } : {}),
+          ...(problem?.details ? { invalid_fields: problem.details.slice(0, LOGGED_FIELDS) } : {}),
+        },
+        'request',
+      );
+    }
   }
 }
 

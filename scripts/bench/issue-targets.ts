@@ -160,7 +160,7 @@ export function targetsSection(checks: TargetCheck[]): BenchSection {
     method: [
       "Each of issue 11's targets on this run's figures, beside the peer it is measured against in the same run. Printed, never asserted: no test fails on a time.",
       '',
-      "Since issue 12 the receiver looks each order up in the orders table and writes its record, batched, and its figures include that; the processor targets are judged on the processor's consumer running the order core without the table, the work today's processor and the sqs-consumer peers do: they are about the consumer, and what the claims add is shown apart, in the processor and Lambda sections.",
+      "Since issue 12 the receiver writes each order's accepted record to the orders table after its 202, in batches of 25, and its figures include that (the row without its records shows what they cost, in the same run); the processor targets are judged on the processor's consumer running the order core without the table, the work today's processor and the sqs-consumer peers do: they are about the consumer, and what the claims add is shown apart, in the processor and Lambda sections.",
     ],
     tables: [{ caption: 'Targets', table: targetsTable(checks) }],
     notes: [],

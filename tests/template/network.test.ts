@@ -78,6 +78,20 @@ describe('template: network', function () {
     expect(subnetsOf(template, 'PrivateRouteTable')).to.have.deep.members([ref('PrivateSubnet1'), ref('PrivateSubnet2')]);
   });
 
+  it('reaches DynamoDB from the private subnets through a gateway endpoint, for the tasks\' calls on the orders table only', () => {
+    const endpoints = ofType(template, 'AWS::EC2::VPCEndpoint').map(([, endpoint]) => endpoint);
+    expect(endpoints).to.have.length(1);
+    const [endpoint] = endpoints as [Props];
+    expect(endpoint).to.include({ VpcEndpointType: 'Gateway' });
+    expect(endpoint.VpcId).to.deep.equal(ref('Vpc'));
+    expect(endpoint.ServiceName).to.deep.equal({ 'Fn::Join': ['', ['com.amazonaws.', ref('AWS::Region'), '.dynamodb']] });
+    expect(endpoint.RouteTableIds).to.deep.equal([ref('PrivateRouteTable')]);
+    const statements = asArray((endpoint.PolicyDocument as { Statement: unknown }).Statement) as Props[];
+    expect(statements).to.have.length(1);
+    expect(statements[0]).to.deep.include({ Effect: 'Allow', Principal: '*', Resource: getAtt('OrdersTable', 'Arn') });
+    expect(asArray(statements[0]?.Action)).to.have.members(['dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  });
+
   it('assigns no public IPs in any subnet', () => {
     for (const [, subnet] of ofType(template, 'AWS::EC2::Subnet')) expect(subnet.MapPublicIpOnLaunch ?? false).to.equal(false);
   });

@@ -158,15 +158,3 @@ export function pathTableUsage(path: ProcessingPath): TableUsagePerOrder {
     },
   };
 }
-
-/**
- * Bytes the orders table's calls add to the NAT gateway per order (estimates from the requests the
- * SDK sends, not measured on AWS): the receiver's BatchWriteItem entry (~390 B, and its share of
- * the answer); the ECS processor's claim (~1,015 B of
- * expressions and values, ~60 B back) and completion (~965 B). The Lambda runs outside the VPC: its
- * calls do not cross the NAT. Each call's headers and signature are counted apart (TRAFFIC.apiCallBytes).
- */
-export const TABLE_BODY_BYTES_PER_ORDER = { receiver: 420, processor: 2050 } as const;
-
-/** Table calls per order the ECS processor makes on the happy path (claim, completion). */
-export const PROCESSOR_TABLE_CALLS_PER_ORDER = 2;

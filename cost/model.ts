@@ -2,7 +2,7 @@ import { DELETE_BATCH_DELAY_MS, SQS_BATCH_LIMIT } from '../lib/delete-batcher.ts
 import { messagingSettings } from '../lib/messaging-settings.ts';
 import { ORDER_RETENTION_DAYS } from '../lib/orders-table.ts';
 import { pollerCount } from '../lib/queue-consumer.ts';
-import { pathTableUsage, PROCESSOR_TABLE_CALLS_PER_ORDER, receiverTableUsage, TABLE_BODY_BYTES_PER_ORDER, type TableUsagePerOrder } from './dynamodb.ts';
+import { pathTableUsage, receiverTableUsage, type TableUsagePerOrder } from './dynamodb.ts';
 import type { MeasuredRequests } from './measured.ts';
 import type { Prices } from './prices.ts';
 
@@ -258,13 +258,10 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   tableLines('shared', ordersTable.receiver, 'receiver', 'accepted records');
 
   const natShare = inputs.natGateways > 0 ? 1 : 0;
-  // The receiver's record writes are batched (lib/call-batcher.ts, up to 25 per call): as many
-  // write calls per order as publishing calls, at most (bigger batches: fewer).
-  const receiverTableCalls = requests.snsPublishes.perOrder;
-  const receiverNatBytesPerOrder =
-    (requests.snsPublishes.perOrder + receiverTableCalls) * TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TABLE_BODY_BYTES_PER_ORDER.receiver + TRAFFIC.logBytesPerOrder.receiver;
+  // The orders table's calls take the VPC's gateway endpoint (resources/network.yml), not the NAT.
+  const receiverNatBytesPerOrder = requests.snsPublishes.perOrder * TRAFFIC.apiCallBytes + TRAFFIC.publishBodyBytes + TRAFFIC.logBytesPerOrder.receiver;
   const receiverNatBytes = orders * receiverNatBytesPerOrder;
-  add({ group: 'shared', item: 'NAT data: publishes, orders table, receiver logs', quantity: gb(receiverNatBytes) * natShare, unit: 'GB', usd: gb(receiverNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtBytes(receiverNatBytesPerOrder)} B per order` });
+  add({ group: 'shared', item: 'NAT data: publishes, receiver logs', quantity: gb(receiverNatBytes) * natShare, unit: 'GB', usd: gb(receiverNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtBytes(receiverNatBytesPerOrder)} B per order` });
 
   // --- ECS path: processor tasks, SQS requests, processor traffic and logs
   add({ group: 'ecs', item: 'processor tasks (Fargate)', quantity: processorTasks * hours, unit: 'task-hours', usd: processorTasks * hours * taskHour, basis: `${processorTasks} × ${taskSize} × ${hours} h` });
@@ -291,10 +288,11 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   const processorLogBytes = orders * TRAFFIC.logBytesPerOrder.processor;
   add({ group: 'ecs', item: 'processor logs (CloudWatch)', quantity: gb(processorLogBytes), unit: 'GB', usd: gb(processorLogBytes) * prices.cloudwatchLogs.perGbIngested, basis: `${TRAFFIC.logBytesPerOrder.processor} B per order` });
   tableLines('ecs', ordersTable.ecs, 'ECS claims, completions', 'ECS path records');
-  const processorCalls = sqsRequests.receives + sqsRequests.emptyReceives + sqsRequests.deletes + sqsRequests.visibilityExtensions + orders * PROCESSOR_TABLE_CALLS_PER_ORDER;
-  const processorBytesPerOrder = TRAFFIC.receivedMessageBytes + TRAFFIC.deleteEntryBytes + TABLE_BODY_BYTES_PER_ORDER.processor + TRAFFIC.logBytesPerOrder.processor;
+  // The claims and completions take the gateway endpoint too: only SQS and the logs cross the NAT.
+  const processorCalls = sqsRequests.receives + sqsRequests.emptyReceives + sqsRequests.deletes + sqsRequests.visibilityExtensions;
+  const processorBytesPerOrder = TRAFFIC.receivedMessageBytes + TRAFFIC.deleteEntryBytes + TRAFFIC.logBytesPerOrder.processor;
   const processorNatBytes = processorCalls * TRAFFIC.apiCallBytes + orders * processorBytesPerOrder;
-  add({ group: 'ecs', item: 'NAT data: SQS and table calls, processor logs', quantity: gb(processorNatBytes) * natShare, unit: 'GB', usd: gb(processorNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtCount(processorCalls)} calls × ${TRAFFIC.apiCallBytes} B + ${processorBytesPerOrder} B per order` });
+  add({ group: 'ecs', item: 'NAT data: SQS calls, processor logs', quantity: gb(processorNatBytes) * natShare, unit: 'GB', usd: gb(processorNatBytes) * natShare * prices.natGateway.perGbProcessed, basis: `${fmtCount(processorCalls)} calls × ${TRAFFIC.apiCallBytes} B + ${processorBytesPerOrder} B per order` });
 
   // --- Lambda path: requests, duration, logs; SNS delivers to Lambda for nothing
   const lambdaBilledMs = Math.max(1, Math.ceil(inputs.processingMs + inputs.lambdaOverheadMs));

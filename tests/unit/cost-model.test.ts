@@ -103,12 +103,12 @@ describe('cost model', () => {
       // Storage: (260 B item + 100 B overhead) × 10M = 3.6e9 B = 3.352761 GB, kept 30 of 730 / 24 = 30.416667 days
       //   (× 0.986301) = 3.306833 GB-months × $0.25 = $0.826708.
       expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(0.826708, 1e-6);
-      // NAT data: per order 2 calls (1 publish, 1 record write: the writes batched as the publishes
-      //   are, 1 per order each without a measurement) × 800 B + 1,200 B publish + 420 B of table
-      //   body + 325 B log = 3,545 B; × 10M = 33.015907 GB × $0.045 = $1.485692.
-      expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo(1.485692, 1e-6);
-      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 0.826708 + 1.485692 = $85.199713.
-      expect(report.totals.shared).to.be.closeTo(85.199713, 1e-5);
+      // NAT data: per order 1 publishing call (without a measurement) × 800 B + 1,200 B publish +
+      //   325 B log = 2,325 B (the table's calls take the gateway endpoint); × 10M = 21.653184 GB
+      //   × $0.045 = $0.974393.
+      expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo(0.974396, 1e-6);
+      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 0.826708 + 0.974396 = $84.688417.
+      expect(report.totals.shared).to.be.closeTo(84.688417, 1e-5);
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
@@ -135,13 +135,13 @@ describe('cost model', () => {
       expect(line(report, 'orders table writes (ECS claims, completions)')).to.be.closeTo(12.5, 1e-9);
       // Storage: (456 + 100) B × 10M = 5.178165 GB × 0.986301 = 5.107220 GB-months × $0.25 = $1.276805.
       expect(line(report, 'orders table storage (ECS path records)')).to.be.closeTo(1.276805, 1e-6);
-      // NAT data: (10M + 4,955 + 8,401,535 SQS + 20M table) calls × 800 B
-      //   + 10M × (700 + 450 + 2,050 table bodies + 450 log) B = 30.725192e9 + 36.5e9 = 67.225192e9 B
-      //   = 62.608339 GB × $0.045 = $2.817375.
-      expect(line(report, 'NAT data: SQS and table calls, processor logs')).to.be.closeTo(2.817375, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.276805 + 2.817375 = $39.0623; with the front door $124.2620.
-      expect(report.totals.ecsOnly).to.be.closeTo(39.0623, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(124.262, 1e-3);
+      // NAT data: (10M + 4,955 + 8,401,535) SQS calls × 800 B + 10M × (700 + 450 + 450 log) B
+      //   = 14.725192e9 + 16e9 = 30.725192e9 B = 28.615158 GB × $0.045 = $1.287682 (the claims and
+      //   completions take the gateway endpoint).
+      expect(line(report, 'NAT data: SQS calls, processor logs')).to.be.closeTo(1.287678, 1e-4);
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.276805 + 1.287678 = $37.5326; with the front door $122.2210.
+      expect(report.totals.ecsOnly).to.be.closeTo(37.5326, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(122.221, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -158,8 +158,8 @@ describe('cost model', () => {
       //   × 0.986301 = 5.162334 GB-months × $0.25 = $1.290583. The function is outside the VPC: no NAT.
       expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(12.5, 1e-9);
       expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.290583, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.290583 = $144.748954; with the front door $229.948667.
-      expect(report.totals.lambda).to.be.closeTo(229.948667, 1e-4);
+      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.290583 = $144.748954; with the front door $229.437371.
+      expect(report.totals.lambda).to.be.closeTo(229.437371, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
@@ -197,7 +197,7 @@ describe('cost model', () => {
     const report = estimate({ ordersPerMonth: 1_000_000, processingMs: 40_000, natGateways: 0 });
     expect(report.sizing.sqsRequests.visibilityExtensions).to.equal(2_000_000);
     expect(line(report, 'NAT gateway hours')).to.equal(0);
-    expect(line(report, 'NAT data: SQS and table calls, processor logs')).to.equal(0);
+    expect(line(report, 'NAT data: SQS calls, processor logs')).to.equal(0);
     // Public IPv4: the ALB's 2 addresses only: 2 × 730 × $0.005 = $7.30.
     expect(line(report, 'public IPv4 addresses')).to.be.closeTo(7.3, 1e-9);
   });
@@ -309,9 +309,9 @@ describe('requests per order measured by npm run bench', () => {
     expect(report.sizing.sqsRequests.receives).to.be.closeTo(1_200_000, 1e-6);
     expect(report.sizing.sqsRequests.deletes).to.be.closeTo(1_000_000, 1e-6);
     expect(report.sizing.sqsRequests.visibilityExtensions).to.be.closeTo(200_000, 1e-6);
-    // NAT for the front door: per order (0.1 publishes + 0.1 record writes) × 800 B + 1,200 B + 420 B + 325 B = 2,105 B;
-    //   × 10M = 19.604266 GB × $0.045 = $0.882195.
-    expect(line(report, 'NAT data: publishes, orders table, receiver logs')).to.be.closeTo((2105e7 / 2 ** 30) * 0.045, 1e-9);
+    // NAT for the front door: per order 0.1 publishes × 800 B + 1,200 B + 325 B = 1,605 B;
+    //   × 10M = 14.947802 GB × $0.045 = $0.672651.
+    expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo((1605e7 / 2 ** 30) * 0.045, 1e-9);
     expect(report.lines.find((entry) => entry.item === 'SNS publishes')?.basis).to.contain('measured by npm run bench on 2026-11-27 at 50 connections');
   });
 

@@ -208,7 +208,7 @@ describe('template: security groups', function () {
     }
   });
 
-  it('lets tasks out only on HTTPS (AWS APIs through the NAT gateway)', () => {
+  it('lets tasks out only on HTTPS (AWS APIs through the NAT gateway, DynamoDB through its gateway endpoint)', () => {
     for (const { template, mode } of stacks) {
       const groups = mode === 'lambda' ? ['ReceiverSecurityGroup'] : ['ReceiverSecurityGroup', 'ProcessorSecurityGroup'];
       for (const group of groups) {

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_INPUTS } from '../../cost/model.ts';
+import { DEFAULT_RECORD_LINGER_MS } from '../../lib/accepted-records.ts';
 import { BASELINE_COMMIT, baselineTree } from './baseline.ts';
 import { callsBetween, readCallCounts, sumCalls, type CallCounts } from './call-counter.ts';
 import { runLoad, type LoadResult } from './load.ts';
@@ -60,6 +62,9 @@ export interface ReceiverFigures {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** After each round, before its CPU and calls are read: the longest a record write lingers, five times over. */
+const ROUND_SETTLE_MS = 5 * DEFAULT_RECORD_LINGER_MS;
 
 let ordersSent = 0;
 
@@ -152,6 +157,9 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
           const callsBefore = await readCallCounts(emulator.url);
           const before = [target.cpuMs(), emulator.cpuMs()];
           const load = await asyncLoad(target, connections, requestsPerRound);
+          // What a target still does for the round after its last answer (the receiver's record
+          // writes linger, then take a call) is counted in its round, not in the next target's.
+          await sleep(ROUND_SETTLE_MS);
           const after = [target.cpuMs(), emulator.cpuMs()];
           const calls = callsBetween(callsBefore, await readCallCounts(emulator.url));
           cutShort ||= load.cutShort;
@@ -202,7 +210,7 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
         '',
         `The targets: the receiver as \`containers/receiver\` builds it (wired as its main.ts wires it: its accepted records written to dynalite, in the emulator process, after each 202; logging its JSON lines as in production, to /dev/null); the same receiver without its records (publish only: what issue 12's records cost it, in the same run); today's receiver, the same code as of commit ${BASELINE_COMMIT} (taken from git, scripts/bench/baseline.ts: per-order SNS \`Publish\`); and three peers (scripts/bench/peers/) that each do the same work per order — read and parse the JSON body, validate it with lib/order-schema.ts, one SNS \`Publish\` with the same message attributes to a topic on the same emulator (subscribed by a queue, so the emulator fans out as for the receiver), answer 202 with the message id — in a minimal Koa app, a fastify app, and bare node:http as the ceiling; the peers do not log. The last row does none of that work: it reads the body and answers 202, the ceiling of the HTTP layer alone.`,
         '',
-        `${s.rounds} interleaved round(s) per connection count (every target once per round, in turn) after ${fmt(s.warmupMs / 1000)} s of warm-up each at ${s.loads[0]?.connections ?? 50} connections (the same time for every target: the receiver's per-batch code needs over ten thousand requests to reach its steady state, against a few thousand for a per-order Publish); orders/s counts 202 answers and is the median round; latencies pool every round. CPU ms per order is the target process's own CPU time (user + system, /proc) over a round ÷ its accepted orders (median round). SNS calls are counted by the emulator, one per HTTP request by action (scripts/bench/call-counter.ts: a \`PublishBatch\` of up to ten orders is one call), over all rounds ÷ accepted orders.`,
+        `${s.rounds} interleaved round(s) per connection count (every target once per round, in turn) after ${fmt(s.warmupMs / 1000)} s of warm-up each at ${s.loads[0]?.connections ?? 50} connections (the same time for every target: the receiver's per-batch code needs over ten thousand requests to reach its steady state, against a few thousand for a per-order Publish); orders/s counts 202 answers and is the median round; latencies pool every round. CPU ms per order is the target process's own CPU time (user + system, /proc) over a round and the ${ROUND_SETTLE_MS} ms after it (the receiver's last record writes of the round land then) ÷ its accepted orders (median round). SNS calls are counted by the emulator, one per HTTP request by action (scripts/bench/call-counter.ts: a \`PublishBatch\` of up to ten orders is one call), over all rounds ÷ accepted orders.`,
       ],
       tables,
       notes: [

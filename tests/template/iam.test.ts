@@ -146,6 +146,19 @@ describe('template: IAM', function () {
     }
   });
 
+  it('admits through the VPC\'s DynamoDB gateway endpoint exactly what the task roles may do on the orders table', () => {
+    // The Lambda runs outside the VPC: only the tasks' calls take the endpoint (resources/network.yml).
+    const taskActions = ['ReceiverTaskRole', 'ProcessorTaskRole'].flatMap((role) =>
+      statementsOf(template, role).filter((statement) => JSON.stringify(statement.resource) === JSON.stringify(ORDERS_TABLE_ARN)).flatMap((statement) => statement.actions),
+    );
+    const endpoint = props(template, 'OrdersTableGatewayEndpoint') as { PolicyDocument: { Statement: PolicyStatement[] } };
+    const admitted = endpoint.PolicyDocument.Statement.flatMap((statement) => {
+      expect(statement.Resource).to.deep.equal(ORDERS_TABLE_ARN);
+      return asArray(statement.Action);
+    });
+    expect([...new Set(admitted)].sort()).to.deep.equal([...new Set(taskActions)].sort());
+  });
+
   it('lets each task execution role pull only its own image and write only the ECS log group', () => {
     expect(statementsOf(template, 'ReceiverExecutionRole')).to.deep.equal(pullAndLog('ReceiverRepository'));
     expect(statementsOf(template, 'ProcessorExecutionRole')).to.deep.equal(pullAndLog('ProcessorRepository'));

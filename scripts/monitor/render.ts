@@ -82,12 +82,14 @@ interface PathTotals {
   failed: number;
   deadLettered?: number;
   invocations?: number;
+  /** Deliveries left for later, the order held by another worker's claim (ECS). */
+  deferred?: number;
 }
 
 /** The ECS processor: deliveries done and failed (its dead letters are the DLQ's depth). */
 function ecsTotals(sample: MonitorSample): PathTotals | null {
   const stats = sample.processing.kind === 'counters' ? sample.processing.ecs : null;
-  return stats ? { inFlight: stats.inFlight, done: stats.succeeded, failed: stats.failed } : null;
+  return stats ? { inFlight: stats.inFlight, done: stats.succeeded, failed: stats.failed, deferred: stats.deferred ?? 0 } : null;
 }
 
 /** The Lambda, as its own figures count: invocations, errors, orders done and dead-lettered. */
@@ -101,7 +103,7 @@ function lambdaTotals(sample: MonitorSample): PathTotals | null {
 function counterRow(label: string, history: MonitorSample[], pick: (sample: MonitorSample) => PathTotals | null): string[] {
   const newest = history.at(-1);
   const current = newest ? pick(newest) : null;
-  if (!newest || !current) return [label, '–', '–', '–', '–', '–', '–', '–'];
+  if (!newest || !current) return [label, '–', '–', '–', '–', '–', '–', '–', '–'];
   const previous = history.length > 1 ? history.at(-2) : undefined;
   const older = sampleBefore(history, TREND_WINDOW_MS);
   const previousTotals = previous ? pick(previous) : null;
@@ -115,6 +117,7 @@ function counterRow(label: string, history: MonitorSample[], pick: (sample: Moni
     String(current.failed),
     current.deadLettered === undefined ? '–' : String(current.deadLettered),
     current.invocations === undefined ? '–' : String(current.invocations),
+    current.deferred === undefined ? '–' : String(current.deferred),
   ];
 }
 
@@ -155,12 +158,13 @@ function processingLines(history: MonitorSample[], color: boolean): string[] {
   if (reading.kind === 'counters') {
     lines.push(
       ...table([
-        ['PROCESSING', 'NOW/s', '10 s AVG/s', 'IN FLIGHT', 'DONE', 'FAILED', 'DEAD-LETTERED', 'INVOCATIONS'],
+        ['PROCESSING', 'NOW/s', '10 s AVG/s', 'IN FLIGHT', 'DONE', 'FAILED', 'DEAD-LETTERED', 'INVOCATIONS', 'DEFERRED'],
         counterRow('ECS processor', history, ecsTotals),
         counterRow('Lambda', history, lambdaTotals),
       ]),
       'FAILED: failed deliveries (ECS) or invocation errors (Lambda), retried until the last;',
-      'DEAD-LETTERED: orders the Lambda sent to its on-failure destination (the ECS ones are the DLQ above).',
+      'DEAD-LETTERED: orders the Lambda sent to its on-failure destination (the ECS ones are the DLQ above);',
+      "DEFERRED: deliveries the ECS processor left for later, the order being another worker's (its claim's lease), not failures.",
       ...lambdaEnvironmentLines(reading.lambda, reading.lambdaBacklog, color),
     );
   } else {

@@ -28,6 +28,18 @@ describe('monitor screen', () => {
     expect(screen).to.match(/Lambda\s+–/);
   });
 
+  it("shows the ECS processor's deferred deliveries (an order another worker holds), apart from its failures", () => {
+    const held: MonitorSample = {
+      at: 0,
+      queues: [],
+      processing: { kind: 'counters', ecs: { ...stats(12, 3, 1), deferred: 7 }, lambda: null },
+    };
+    const screen = renderMonitor([held], options);
+    expect(screen).to.match(/PROCESSING\s+NOW\/s\s+10 s AVG\/s\s+IN FLIGHT\s+DONE\s+FAILED\s+DEAD-LETTERED\s+INVOCATIONS\s+DEFERRED/);
+    expect(screen).to.match(/ECS processor\s+–\s+–\s+3\s+12\s+1\s+–\s+–\s+7/);
+    expect(screen).to.contain('DEFERRED: deliveries the ECS processor left for later');
+  });
+
   it("shows the Lambda's own figures: a poison order's three failed invocations and its dead letter, not a done order", () => {
     const poisoned: MonitorSample = {
       at: 0,

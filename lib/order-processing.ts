@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, OrdersyncError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { OrderMessage } from './order-message.ts';
-import type { OrderRecords, PathRecord, ProcessingPath } from './order-records.ts';
+import { orderBodySha256, type OrderRecords, type PathRecord, type ProcessingPath } from './order-records.ts';
 import { orderSchema, parseOrder, type Order } from './order-schema.ts';
 
 /** The three ways an order is processed: inline in the receiver, by the ECS worker, by the Lambda. */
@@ -174,6 +174,46 @@ async function claimOrder(orderId: string, delivery: OrderDelivery): Promise<Cla
   }
 }
 
+/** orderBodySha256 of a delivered payload; undefined for one that is not a valid order. */
+function deliveredBodySha256(payload: unknown): string | undefined {
+  const checked = orderSchema.safeParse(payload);
+  return checked.success ? orderBodySha256(checked.data) : undefined;
+}
+
+/**
+ * A delivery of an order already processed on this path. The same order (the same body as the one
+ * that took effect): a duplicate, `order.duplicate`. Another order under the same id, which only a
+ * receiver task that did not know the first can have answered 202: `order.conflict`, at error
+ * level, and counted on the path's record, so that its status shows it; it is never processed
+ * (order_id is the idempotency key). Either way the delivery is acknowledged.
+ */
+async function acknowledgeProcessed(record: PathRecord, orderId: string, message: OrderMessage, delivery: OrderDelivery): Promise<void> {
+  const fields = {
+    order_id: orderId,
+    path: delivery.path,
+    request_id: message.requestId,
+    message_id: delivery.messageId,
+    processed_at: record.processed_at !== undefined ? new Date(record.processed_at).toISOString() : undefined,
+    first_request_id: (record.result as { request_id?: unknown } | undefined)?.request_id,
+    ...(delivery.attempt !== undefined ? { attempt: delivery.attempt } : {}),
+  };
+  const bodySha256 = deliveredBodySha256(message.payload);
+  // Records completed before the body's hash was kept cannot tell: taken as duplicates.
+  if (record.body_sha256 === undefined || bodySha256 === record.body_sha256) {
+    delivery.logger.info({ event: 'order.duplicate', ...fields }, 'order already processed on this path: delivery acknowledged, not processed again');
+    return;
+  }
+  delivery.logger.error(
+    { event: 'order.conflict', ...fields },
+    'another order under an order_id already processed on this path: acknowledged, NOT processed; send a new order_id for a new order',
+  );
+  try {
+    await delivery.claims.records.recordConflict(orderId, delivery.path, { message_id: delivery.messageId, request_id: message.requestId, body_sha256: bodySha256 ?? 'invalid' });
+  } catch (error) {
+    delivery.logger.warn({ event: 'order.record_failed', ...fields, error: describeError(error) }, 'cannot record the conflict in the orders table');
+  }
+}
+
 /** The stored result of the first processing, as a duplicate delivery answers it. */
 function storedResult(record: PathRecord, orderId: string, path: ProcessingPath): OrderResult {
   return (record.result as unknown as OrderResult | undefined) ?? ({ order_id: orderId, path } as OrderResult);
@@ -186,7 +226,8 @@ function storedResult(record: PathRecord, orderId: string, path: ProcessingPath)
  *    and simply fails (then the DLQ / on-failure destination, as before);
  * 2. claim the order for the path with a lease (`claims.leaseMs`). Already `processed` on this
  *    path: a duplicate delivery, acknowledged without redoing the work and logged once as
- *    `order.duplicate`. `held` by another worker's live lease: wait (bounded by
+ *    `order.duplicate` (or, for a different body under the same id, `order.conflict`, counted on
+ *    the record). `held` by another worker's live lease: wait (bounded by
  *    `claims.waitForHolderUntil`) and claim again, else OrderHeldError, which the caller turns into
  *    a later redelivery;
  * 3. validate and do the work, then `complete` with the result and timings: only a completion the
@@ -210,21 +251,8 @@ export async function handleOrderMessage(decode: () => OrderMessage, delivery: O
     else {
       const claimed = await claimOrder(orderId, delivery);
       if ('duplicate' in claimed) {
-        const record = claimed.duplicate;
-        delivery.logger.info(
-          {
-            event: 'order.duplicate',
-            order_id: orderId,
-            path: delivery.path,
-            request_id: message.requestId,
-            message_id: delivery.messageId,
-            processed_at: record.processed_at !== undefined ? new Date(record.processed_at).toISOString() : undefined,
-            first_request_id: (record.result as { request_id?: unknown } | undefined)?.request_id,
-            ...(delivery.attempt !== undefined ? { attempt: delivery.attempt } : {}),
-          },
-          'order already processed on this path: delivery acknowledged, not processed again',
-        );
-        return storedResult(record, orderId, delivery.path);
+        await acknowledgeProcessed(claimed.duplicate, orderId, message, delivery);
+        return storedResult(claimed.duplicate, orderId, delivery.path);
       }
       claim = claimed;
     }
@@ -234,11 +262,13 @@ export async function handleOrderMessage(decode: () => OrderMessage, delivery: O
       acceptedAt: message.acceptedAt,
       attempt: delivery.attempt ?? claim?.attempt,
     };
-    const result = await performOrder(parseOrder(message.payload), context);
+    const order = parseOrder(message.payload);
+    const result = await performOrder(order, context);
     if (claim && orderId !== undefined) {
       const outcome = await records.complete(orderId, delivery.path, claim.token, {
         result: { ...result },
         processingMs: result.processing_ms,
+        bodySha256: orderBodySha256(order),
       });
       if (outcome === 'lost') {
         delivery.logger.warn(

@@ -70,7 +70,23 @@ export interface PathRecord {
   last_error?: RecordedError;
   failed_at?: number;
   dead_lettered_at?: number;
+  /** orderBodySha256 of the order that took effect (written with the result). */
+  body_sha256?: string;
+  /**
+   * Deliveries of a different order under this order_id after it took effect on this path (another
+   * receiver task answered it 202, not knowing the first): acknowledged, never processed.
+   */
+  conflicts?: number;
+  last_conflict?: RecordedConflict;
   expires_at: number;
+}
+
+/** A delivery of another order under an order_id already processed on the path. */
+export interface RecordedConflict {
+  message_id: string;
+  request_id: string;
+  body_sha256: string;
+  at: number;
 }
 
 export interface OrderStatus {
@@ -385,13 +401,14 @@ export class OrderRecords {
     orderId: string,
     path: ProcessingPath,
     token: string,
-    { result, processingMs }: { result: Record<string, unknown>; processingMs: number },
+    { result, processingMs, bodySha256 }: { result: Record<string, unknown>; processingMs: number; bodySha256?: string },
   ): Promise<'processed' | 'lost'> {
     assertPath(path);
     const now = this.#now();
     return this.#updateHeld(orderId, path, 'processed', {
       UpdateExpression:
         'SET #status = :processed, processed_at = :now, processing_ms = :processing_ms, #result = :result, ' +
+        (bodySha256 === undefined ? '' : 'body_sha256 = :body_sha256, ') +
         'expires_at = :expires_at REMOVE lease_until',
       ConditionExpression: 'claim_token = :token',
       ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
@@ -401,9 +418,27 @@ export class OrderRecords {
         ':now': now,
         ':processing_ms': processingMs,
         ':result': result,
+        ...(bodySha256 === undefined ? {} : { ':body_sha256': bodySha256 }),
         ':expires_at': this.expiresAt(now),
       },
     });
+  }
+
+  /**
+   * Counts, on the path's record of an order that took effect, a delivery of a different order
+   * under its id, and keeps the last one: one write, only when it happens.
+   */
+  async recordConflict(orderId: string, path: ProcessingPath, conflict: Omit<RecordedConflict, 'at'>): Promise<void> {
+    assertPath(path);
+    await this.#dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.#tableName,
+        Key: toItem({ order_id: orderId, record: pathKey(path) }),
+        UpdateExpression: 'SET last_conflict = :conflict ADD conflicts :one',
+        ConditionExpression: 'attribute_exists(order_id)',
+        ExpressionAttributeValues: toItem({ ':conflict': { ...conflict, at: this.#now() }, ':one': 1 }),
+      }),
+    );
   }
 
   /**

@@ -16,6 +16,12 @@ export interface PathStatusBody {
   last_error?: { code: string; message: string };
   failed_at?: string;
   dead_lettered_at?: string;
+  /**
+   * Deliveries of a different order under this order_id after it took effect on this path (another
+   * receiver task answered it 202): never processed. The last one's request id, and when.
+   */
+  conflicts?: number;
+  last_conflict?: { request_id: string; at: string };
 }
 
 /**
@@ -48,6 +54,10 @@ function pathBody(record: PathRecord): PathStatusBody {
     last_error: record.last_error,
     failed_at: iso(record.failed_at),
     dead_lettered_at: iso(record.dead_lettered_at),
+    conflicts: record.conflicts,
+    last_conflict: record.last_conflict
+      ? { request_id: record.last_conflict.request_id, at: iso(record.last_conflict.at) ?? '' }
+      : undefined,
   };
   for (const key of Object.keys(body) as (keyof PathStatusBody)[]) if (body[key] === undefined) delete body[key];
   return body;

@@ -177,6 +177,24 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     expect(processedLines('two-tasks')).to.have.length(1);
   });
 
+  it('another order under a used order_id, sent to another receiver task: 202 there, never processed, logged as order.conflict, and its status says so', async () => {
+    const first = await start();
+    const second = await start();
+    const order = makeOrder('conflict-elsewhere');
+    expect((await request(first.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
+    await eventually('the first order to be processed', async () => body(await request(first.url, 'GET', '/orders/conflict-elsewhere')).status === 'processed', 15_000);
+    // The second task does not know the first's acceptance (no table read on the request's path).
+    const other = await request(second.url, 'POST', '/orders/async', { body: { ...order, customer_id: order.customer_id + 1 } });
+    expect(other.status).to.equal(202);
+    await eventually('the processor to refuse it', () => stack.logs.events('order.conflict', (line) => line.order_id === 'conflict-elsewhere').length === 1, 15_000);
+    expect(stack.logs.events('order.conflict', (line) => line.order_id === 'conflict-elsewhere')[0]).to.include({ path: 'ecs', request_id: body(other).request_id });
+    expect(processedLines('conflict-elsewhere')).to.have.length(1);
+    const ecs = (body(await request(second.url, 'GET', '/orders/conflict-elsewhere')).paths as Record<string, Record<string, unknown>>).ecs;
+    expect(ecs).to.include({ status: 'processed', conflicts: 1 });
+    expect(ecs?.last_conflict).to.include({ request_id: body(other).request_id });
+    expect(ecs?.result).to.include({ customer_id: order.customer_id });
+  });
+
   it('another receiver task finds an order right after its 202, though its record is still being written', async () => {
     const first = await start();
     const second = await start();

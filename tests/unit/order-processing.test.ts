@@ -100,6 +100,26 @@ describe('order core', function () {
     expect(logs.events('order.processed', (line) => line.path === 'lambda')).to.have.length(1);
   });
 
+  it('another order under a processed order_id: not processed, logged as order.conflict, and counted on the path\'s record', async () => {
+    const order = makeOrder(freshId('conflict'));
+    await handleOrderMessage(messageOf(order, 'req-first'), delivery({ messageId: 'm-first' }));
+    // The same order again (its fields in another order: the same order) is a duplicate ...
+    const reordered = { items: order.items, customer_id: order.customer_id, order_id: order.order_id };
+    await handleOrderMessage(messageOf(reordered, 'req-again'), delivery({ messageId: 'm-again' }));
+    // ... another body under its id is a conflict, as is a body that is no valid order.
+    await handleOrderMessage(messageOf({ ...order, customer_id: order.customer_id + 1 }, 'req-other'), delivery({ messageId: 'm-other' }));
+    await handleOrderMessage(messageOf({ order_id: order.order_id, customer_id: 'x' }, 'req-bad'), delivery({ messageId: 'm-bad' }));
+    expect(logs.events('order.processed')).to.have.length(1);
+    expect(logs.events('order.duplicate').map((line) => line.message_id)).to.deep.equal(['m-again']);
+    const conflicts = logs.events('order.conflict');
+    expect(conflicts.map((line) => line.message_id)).to.deep.equal(['m-other', 'm-bad']);
+    expect(conflicts[0]).to.include({ level: 'error', order_id: order.order_id, path: 'ecs', request_id: 'req-other', first_request_id: 'req-first' });
+    const record = (await records.status(order.order_id))?.paths.ecs;
+    expect(record).to.include({ status: 'processed', conflicts: 2 });
+    expect(record?.last_conflict).to.include({ message_id: 'm-bad', request_id: 'req-bad', body_sha256: 'invalid' });
+    expect(record?.result).to.include({ customer_id: order.customer_id, request_id: 'req-first' });
+  });
+
   it('logs order.failed with the request id, records the failed attempt and rethrows an invalid order', async () => {
     const id = freshId('bad');
     let thrown: unknown;

@@ -89,7 +89,7 @@ export const REPRESENTATIVE_ITEMS = {
       first_claimed_at: NOW_MS + 21,
       expires_at: EXPIRES_AT,
     }),
-  /** The same record once processed (the completion's write: the lease removed, the result added). */
+  /** The same record once processed (the completion's write: the lease removed, the result and the body's hash added). */
   processed: (path: ProcessingPath) => {
     const { lease_until: _lease, ...claimed } = REPRESENTATIVE_ITEMS.claimed(path);
     return {
@@ -98,6 +98,7 @@ export const REPRESENTATIVE_ITEMS = {
         status: 'processed',
         processed_at: NOW_MS + 3023,
         processing_ms: 3001,
+        body_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
         result: {
           order_id: ORDER_ID,
           customer_id: 12_345,

@@ -131,17 +131,17 @@ describe('cost model', () => {
       // Processor logs: 10M × 450 B = 4.19095 GB × $0.50 = $2.095476.
       expect(line(report, 'processor logs (CloudWatch)')).to.be.closeTo(2.095476, 1e-6);
       // Orders table, the ECS path: per delivery the claim and the completion, 1 WRU each (the
-      //   record is 208 B claimed, 456 B processed): 20M WRU × $0.625 / million = $12.50.
+      //   record is 208 B claimed, 531 B processed): 20M WRU × $0.625 / million = $12.50.
       expect(line(report, 'orders table writes (ECS claims, completions)')).to.be.closeTo(12.5, 1e-9);
-      // Storage: (456 + 100) B × 10M = 5.178165 GB × 0.986301 = 5.107220 GB-months × $0.25 = $1.276805.
-      expect(line(report, 'orders table storage (ECS path records)')).to.be.closeTo(1.276805, 1e-6);
+      // Storage: (531 + 100) B × 10M = 5.876645 GB × 0.986301 = 5.796143 GB-months × $0.25 = $1.449036.
+      expect(line(report, 'orders table storage (ECS path records)')).to.be.closeTo(1.449036, 1e-6);
       // NAT data: (10M + 4,955 + 8,401,535) SQS calls × 800 B + 10M × (700 + 450 + 450 log) B
       //   = 14.725192e9 + 16e9 = 30.725192e9 B = 28.615158 GB × $0.045 = $1.287682 (the claims and
       //   completions take the gateway endpoint).
       expect(line(report, 'NAT data: SQS calls, processor logs')).to.be.closeTo(1.287678, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.276805 + 1.287678 = $37.5326; with the front door $122.2210.
-      expect(report.totals.ecsOnly).to.be.closeTo(37.5326, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(122.221, 1e-3);
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.449036 + 1.287678 = $37.7048; with the front door $122.3932.
+      expect(report.totals.ecsOnly).to.be.closeTo(37.7048, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(122.3932, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -153,22 +153,22 @@ describe('cost model', () => {
       expect(line(report, 'SNS → Lambda deliveries')).to.equal(0);
       // Logs: 10M × 850 B = 7.91624 GB × $0.50 = $3.958121.
       expect(line(report, 'Lambda logs (CloudWatch)')).to.be.closeTo(3.958121, 1e-6);
-      // Orders table: the claim and the completion as on the ECS path, $12.50; the record is 462 B
-      //   (path#lambda and "lambda" in the result: 6 B more): (462 + 100) B × 10M = 5.234044 GB
-      //   × 0.986301 = 5.162334 GB-months × $0.25 = $1.290583. The function is outside the VPC: no NAT.
+      // Orders table: the claim and the completion as on the ECS path, $12.50; the record is 537 B
+      //   (path#lambda and "lambda" in the result: 6 B more): (537 + 100) B × 10M = 5.932525 GB
+      //   × 0.986301 = 5.851257 GB-months × $0.25 = $1.462814. The function is outside the VPC: no NAT.
       expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(12.5, 1e-9);
-      expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.290583, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.290583 = $144.748954; with the front door $229.437371.
-      expect(report.totals.lambda).to.be.closeTo(229.437371, 1e-4);
+      expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.462814, 1e-6);
+      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.462814 = $144.921185; with the front door $229.609602.
+      expect(report.totals.lambda).to.be.closeTo(229.609602, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
       // ECS: SQS 1M × $0.40/M = $0.40; SNS 1M × $0.50/M = $0.50; logs min(3.03 + 4.19, 5) GB × $0.50 = $2.50;
-      //   DynamoDB storage min(3.306833 + 5.107220, 25) GB-months × $0.25 = $2.103513.
-      expect(report.freeTier.ecsUsd).to.be.closeTo(3.4 + 2.103513, 1e-6);
+      //   DynamoDB storage min(3.306833 + 5.796143, 25) GB-months × $0.25 = $2.275744.
+      expect(report.freeTier.ecsUsd).to.be.closeTo(3.4 + 2.275744, 1e-6);
       // Lambda: 1M × $0.20/M = $0.20; 400,000 GB-s × $0.0000166667 = $6.66668; SNS $0.50; logs $2.50;
-      //   DynamoDB storage (3.306833 + 5.162334) × $0.25 = $2.117292.
-      expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668 + 2.117292, 1e-6);
+      //   DynamoDB storage (3.306833 + 5.851257) × $0.25 = $2.289523.
+      expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668 + 2.289523, 1e-6);
       const linesSum = report.lines.reduce((sum, entry) => sum + entry.usd, 0);
       expect(report.totals.ecs + report.totals.lambdaOnly).to.be.closeTo(linesSum, 1e-9);
     });
@@ -256,7 +256,7 @@ describe('the orders table (DynamoDB on demand)', () => {
     expect(attributeValueBytes({ L: [{ N: '1' }, { N: '2' }] })).to.equal(3 + 2 * (1 + 2));
   });
 
-  it('counts the records the store writes: 260 B accepted, 208 B claimed, 456 B processed (462 B on the Lambda path)', () => {
+  it('counts the records the store writes: 260 B accepted, 208 B claimed, 531 B processed (537 B on the Lambda path)', () => {
     // accepted: order_id 8 + 36, record 6 + 8, body_sha256 11 + 64, request_id 10 + 36,
     //   accepted_at 11 + 8 (13 digits), message_id 10 + 36, expires_at 10 + 6 (10 digits) = 260.
     expect(itemBytes(REPRESENTATIVE_ITEMS.accepted)).to.equal(260);
@@ -264,15 +264,16 @@ describe('the orders table (DynamoDB on demand)', () => {
     //   lease_until 11 + 8, claimed_at 10 + 8, attempts 8 + 2, first_claimed_at 16 + 8, expires_at 16 = 208.
     expect(itemBytes(REPRESENTATIVE_ITEMS.claimed('ecs'))).to.equal(208);
     // processed: the claimed record without lease_until (−19), status "processed" (−1), + processed_at 12 + 8,
-    //   processing_ms 13 + 3, result 6 + 226 (a map of 10 entries: 3 + 223) = 456; "lambda" twice: + 6.
-    expect(itemBytes(REPRESENTATIVE_ITEMS.processed('ecs'))).to.equal(456);
-    expect(itemBytes(REPRESENTATIVE_ITEMS.processed('lambda'))).to.equal(462);
+    //   processing_ms 13 + 3, body_sha256 11 + 64, result 6 + 226 (a map of 10 entries: 3 + 223) = 531;
+    //   "lambda" twice: + 6.
+    expect(itemBytes(REPRESENTATIVE_ITEMS.processed('ecs'))).to.equal(531);
+    expect(itemBytes(REPRESENTATIVE_ITEMS.processed('lambda'))).to.equal(537);
   });
 
   it('bills the receiver 1 WRU per order and each path 2 WRU, storing each record with 100 B of overhead', () => {
     expect(receiverTableUsage()).to.include({ writeUnits: 1, readUnits: 0, storedBytes: 360 });
-    expect(pathTableUsage('ecs')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 556 });
-    expect(pathTableUsage('lambda')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 562 });
+    expect(pathTableUsage('ecs')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 631 });
+    expect(pathTableUsage('lambda')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 637 });
     // 1M orders: receiver $0.625, each path $1.25 in writes; no reads.
     const report = estimate({ ordersPerMonth: 1_000_000 });
     expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(0.625, 1e-12);
@@ -338,17 +339,17 @@ describe('requests per order measured by npm run bench', () => {
 describe('break-even', () => {
   it('finds where the ECS path becomes cheaper at the default workload', () => {
     // By hand: the front door is the same on both paths and cancels out, and so do the orders table's
-    // writes (2 WRU per order on either path) and, nearly, its storage (556 B against 562 B).
+    // writes (2 WRU per order on either path) and, nearly, its storage (631 B against 637 B).
     //   Lambda per order: $0.20/M + 0.75 GB-s × $0.0000166667 + 850 B logs ($3.958e-7) = $1.3096e-5.
     //   ECS per order: about 3 SQS requests ($1.2e-6) + 450 B logs ($2.10e-7) + ~4,000 B NAT ($1.68e-7)
-    //     + the table calls through the NAT (2 × 800 B + 2,050 B = 3,650 B: $1.53e-7) = $1.730e-6.
+    //     = $1.578e-6 (the table's calls take the gateway endpoint, not the NAT).
     //   ECS fixed: one processor task $9.01 + ~0.95M empty polls at that volume ($0.38) + their NAT ($0.03) = $9.42.
-    //   9.42 / (1.3096e-5 − 1.730e-6) ≈ 829,000 orders/month.
+    //   9.42 / (1.3096e-5 − 1.578e-6) ≈ 818,000 orders/month.
     const found = findBreakEven({ ...DEFAULT_INPUTS }, PRICES);
     expect(found.crossings).to.have.length(1);
     const [crossing] = found.crossings;
     expect(crossing).to.include({ below: 'lambda', above: 'ecs' });
-    expect(crossing?.orders).to.be.within(829_000 * 0.98, 829_000 * 1.02);
+    expect(crossing?.orders).to.be.within(818_000 * 0.98, 818_000 * 1.02);
     // It is exact to one order: the cheaper path changes right there.
     const orders = crossing?.orders ?? 0;
     expect(cheaperPath(DEFAULT_INPUTS, PRICES, orders - 1)).to.equal('lambda');

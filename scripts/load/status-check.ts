@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { OrderStatusBody } from '../../containers/receiver/order-status.ts';
+import { PROCESSING_PATHS, type ProcessingPath } from '../../lib/order-records.ts';
 import { forEachWithLimit } from '../for-each-with-limit.ts';
 
 /**
@@ -6,9 +8,6 @@ import { forEachWithLimit } from '../for-each-with-limit.ts';
  * status resource (GET /orders/{order_id}, the 202's Location), not the logs, until it is
  * processed on every path the stack runs or the wait is over.
  */
-
-export type ProcessingPath = 'ecs' | 'lambda';
-export const PROCESSING_PATHS: readonly ProcessingPath[] = ['ecs', 'lambda'];
 
 /** Which paths an order must be processed on: given (`--processor`), or `auto`: every path any order of the run shows. */
 export type ExpectedPaths = readonly ProcessingPath[] | 'auto';
@@ -21,13 +20,8 @@ export interface AcceptedOrder {
   statusUrl: string;
 }
 
-/** The parts of GET /orders/{order_id}'s answer the check reads (containers/receiver/order-status.ts). */
-export interface StatusBody {
-  order_id: string;
-  status: 'accepted' | 'processing' | 'processed' | 'dead_lettered';
-  message_id?: string;
-  paths: Partial<Record<ProcessingPath, { status: string; attempts: number; last_error?: { code: string; message: string } }>>;
-}
+/** GET /orders/{order_id}'s answer, as the receiver writes it. */
+export type StatusBody = OrderStatusBody;
 
 /** What one look at an order's status gave. */
 export type Observation =

@@ -18,8 +18,8 @@ const order = (id: string): AcceptedOrder => ({ orderId: id, messageId: `m-${id}
 function status(id: string, summary: StatusBody['status'], paths: StatusBody['paths'] = {}): Observation {
   return { kind: 'status', body: { order_id: id, status: summary, paths } };
 }
-const processed = { status: 'processed', attempts: 1 };
-const processing = { status: 'processing', attempts: 1 };
+const processed = { status: 'processed' as const, attempts: 1 };
+const processing = { status: 'processing' as const, attempts: 1 };
 
 /** A status reader that answers from a script per order: one answer per look, the last one repeated. */
 function scripted(answers: Record<string, Observation[]>) {

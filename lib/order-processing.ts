@@ -207,11 +207,8 @@ async function acknowledgeProcessed(record: PathRecord, orderId: string, message
     { event: 'order.conflict', ...fields },
     'another order under an order_id already processed on this path: acknowledged, NOT processed; send a new order_id for a new order',
   );
-  try {
-    await delivery.claims.records.recordConflict(orderId, delivery.path, { message_id: delivery.messageId, request_id: message.requestId, body_sha256: bodySha256 ?? 'invalid' });
-  } catch (error) {
-    delivery.logger.warn({ event: 'order.record_failed', ...fields, error: describeError(error) }, 'cannot record the conflict in the orders table');
-  }
+  const conflict = { message_id: delivery.messageId, request_id: message.requestId, body_sha256: bodySha256 ?? 'invalid' };
+  await settleClaim(() => delivery.claims.records.recordConflict(orderId, delivery.path, conflict), fields, delivery);
 }
 
 /** The stored result of the first processing, as a duplicate delivery answers it. */
@@ -334,8 +331,8 @@ function describeOrderId(message: OrderMessage | undefined): string | undefined 
   return typeof orderId === 'string' ? orderId : undefined;
 }
 
-/** A record write after a failure or release: its own failure is logged, never hides the original error. */
-async function settleClaim(write: () => Promise<string>, fields: Record<string, unknown>, delivery: OrderDelivery): Promise<void> {
+/** A record write after a failure, a release or a conflict: its own failure is logged, never hides the original error or outcome. */
+async function settleClaim(write: () => Promise<unknown>, fields: Record<string, unknown>, delivery: OrderDelivery): Promise<void> {
   try {
     const outcome = await write();
     if (outcome === 'lost') {

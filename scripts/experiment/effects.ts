@@ -5,7 +5,6 @@ import type { LogCollector } from '../../local/log-collector.ts';
 import { orderMessageAttributes } from '../../lib/order-message.ts';
 import { OrderRecords, type ProcessingPath } from '../../lib/order-records.ts';
 import type { Order } from '../../lib/order-schema.ts';
-import { ORDER_RETENTION_DAYS } from '../../lib/orders-table.ts';
 import { forEachWithLimit } from '../for-each-with-limit.ts';
 
 /**
@@ -29,7 +28,7 @@ export interface EffectCounts {
 export function openOrderRecords(stack: { aws: AwsConfig; ordersTableName: string }): { records: OrderRecords; close: () => void } {
   const dynamodb = createDynamoDbClient(stack.aws);
   return {
-    records: new OrderRecords({ dynamodb, tableName: stack.ordersTableName, retentionDays: ORDER_RETENTION_DAYS }),
+    records: new OrderRecords({ dynamodb, tableName: stack.ordersTableName }),
     close: () => dynamodb.destroy(),
   };
 }

@@ -10,8 +10,9 @@ import { eventually } from '../support/eventually.ts';
 import { makeOrder } from '../support/orders.ts';
 import { recordsAt } from '../support/path-records.ts';
 import { processorFor, publishOrders } from '../support/processor.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { startProxiedStack, throughProxy, untilInFlight, type ProxiedStack } from '../support/proxied-stack.ts';
+import type { TestStack } from '../support/stack.ts';
+import type { TcpProxy } from '../support/tcp-proxy.ts';
 
 /**
  * Deliveries SQS repeats because a processor died or lost the broker: each order still takes
@@ -21,22 +22,15 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
  */
 describe('one effect per order when the processor dies or loses the broker', function () {
   this.timeout(90_000);
-  let stack: TestStack | undefined;
-  let proxy: TcpProxy | undefined;
+  let proxied: ProxiedStack | undefined;
   let records: OrderRecords;
   const children: Child[] = [];
   let processor: QueueConsumer | undefined;
 
-  async function start(visibilityTimeoutSeconds: number): Promise<{ stack: TestStack; proxy: TcpProxy }> {
-    stack = await startTestStack({ skipProcessor: true, visibilityTimeoutSeconds });
-    proxy = await startTcpProxy(Number(new URL(stack.emulatorUrl).port));
-    records = recordsAt(stack);
-    return { stack, proxy };
-  }
-
-  async function inFlight(stack: TestStack, count: number): Promise<void> {
-    const sqs = createSqsClient(stack.aws);
-    await eventually(`${count} orders in flight`, async () => (await readQueueDepth(sqs, stack.resources.ordersQueueUrl)).inFlight === count, 15_000);
+  async function start(visibilityTimeoutSeconds: number): Promise<ProxiedStack> {
+    proxied = await startProxiedStack(visibilityTimeoutSeconds);
+    records = recordsAt(proxied.stack);
+    return proxied;
   }
 
   async function queueEmpty(stack: TestStack): Promise<void> {
@@ -69,10 +63,8 @@ describe('one effect per order when the processor dies or loses the broker', fun
     for (const child of children.splice(0)) killGroup(child);
     await processor?.stop();
     processor = undefined;
-    await proxy?.close();
-    await stack?.stop();
-    proxy = undefined;
-    stack = undefined;
+    await proxied?.stop();
+    proxied = undefined;
   });
 
   it('SIGKILL of the processor process with orders done but not deleted and orders mid-flight, then a restart: each order processed once', async () => {
@@ -82,10 +74,10 @@ describe('one effect per order when the processor dies or loses the broker', fun
     const done = Array.from({ length: 5 }, (_, index) => makeOrder(`killed-done-${index}`));
     const midFlight = Array.from({ length: 5 }, (_, index) => makeOrder(`killed-mid-${index}`));
     await publishOrders(stack, done);
-    await inFlight(stack, 5);
+    await untilInFlight(stack, 5);
     await sleep(1500);
     await publishOrders(stack, midFlight);
-    await inFlight(stack, 10);
+    await untilInFlight(stack, 10);
     // SQS stops answering: the first five finish (and are recorded) but cannot be deleted.
     proxy.set('hang');
     await first.logs.waitFor('the first five processed', () => processedCounts(first.logs, 'ecs').size === 5, 10_000);
@@ -129,9 +121,9 @@ describe('one effect per order when the processor dies or loses the broker', fun
     const logs = new LogCollector();
     const orders = Array.from({ length: 10 }, (_, index) => makeOrder(`cut-long-${index}`));
     await publishOrders(stack, orders);
-    processor = processorFor({ ...stack, aws: { ...stack.aws, endpoint: proxy.url } }, logs, { concurrency: 10, processingTimeMs: 1000 });
+    processor = processorFor(throughProxy(stack, proxy), logs, { concurrency: 10, processingTimeMs: 1000 });
     processor.start();
-    await inFlight(stack, 10);
+    await untilInFlight(stack, 10);
     proxy.set('cut');
     await logs.waitFor('the ten orders to finish during the cut', () => processedCounts(logs, 'ecs').size === 10, 5000);
     await sleep(5000);

@@ -5,11 +5,9 @@ import { readQueueDepth } from '../../lib/queue-attributes.ts';
 import type { QueueConsumer } from '../../lib/queue-consumer.ts';
 import { LogCollector, processedCounts } from '../../local/log-collector.ts';
 import { killGroup, spawnEntryPoint, type Child } from '../support/child-process.ts';
-import { eventually } from '../support/eventually.ts';
 import { makeOrder } from '../support/orders.ts';
 import { processorFor, publishOrders } from '../support/processor.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { startProxiedStack, throughProxy, untilInFlight, type ProxiedStack } from '../support/proxied-stack.ts';
 
 /**
  * The processor with the broker cut or hung: a TCP proxy on loopback sits between the processor
@@ -18,26 +16,14 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
  */
 describe('ECS processor under broker faults (TCP proxy in front of the emulator)', function () {
   this.timeout(60_000);
-  let stack: TestStack | undefined;
-  let proxy: TcpProxy | undefined;
+  let proxied: ProxiedStack | undefined;
   let logs: LogCollector;
   let processor: QueueConsumer | undefined;
   let child: Child | undefined;
 
-  async function start(visibilityTimeoutSeconds?: number): Promise<{ stack: TestStack; proxy: TcpProxy }> {
-    stack = await startTestStack({ skipProcessor: true, ...(visibilityTimeoutSeconds ? { visibilityTimeoutSeconds } : {}) });
-    proxy = await startTcpProxy(Number(new URL(stack.emulatorUrl).port));
-    return { stack, proxy };
-  }
-
-  /** The stack as the processor sees it: every call through the proxy. */
-  function throughProxy(stack: TestStack, proxy: TcpProxy): TestStack {
-    return { ...stack, aws: { ...stack.aws, endpoint: proxy.url } };
-  }
-
-  async function untilInFlight(stack: TestStack, count: number): Promise<void> {
-    const sqs = createSqsClient(stack.aws);
-    await eventually(`${count} orders in flight`, async () => (await readQueueDepth(sqs, stack.resources.ordersQueueUrl)).inFlight === count, 15_000);
+  async function start(visibilityTimeoutSeconds?: number): Promise<ProxiedStack> {
+    proxied = await startProxiedStack(visibilityTimeoutSeconds);
+    return proxied;
   }
 
   beforeEach(() => {
@@ -48,10 +34,8 @@ describe('ECS processor under broker faults (TCP proxy in front of the emulator)
     child = undefined;
     await processor?.stop();
     processor = undefined;
-    await proxy?.close();
-    await stack?.stop();
-    proxy = undefined;
-    stack = undefined;
+    await proxied?.stop();
+    proxied = undefined;
   });
 
   it('resumes within 3 s of the broker coming back after a 7 s cut (per-poller backoff, woken by the first success)', async () => {

@@ -99,11 +99,6 @@ export interface OrderStatus {
   paths: Partial<Record<ProcessingPath, PathRecord>>;
 }
 
-export type AcceptOutcome =
-  | { outcome: 'created'; record: AcceptedRecord }
-  | { outcome: 'same'; record: AcceptedRecord }
-  | { outcome: 'conflict'; record: AcceptedRecord };
-
 export type ClaimOutcome =
   | { outcome: 'claimed'; attempt: number; token: string; leaseUntil: number }
   /** Already processed on this path: a duplicate delivery, to acknowledge without redoing the work. */
@@ -237,75 +232,6 @@ export class OrderRecords {
   /** Whether a record with this `expires_at` counts as absent at `nowMs`. */
   static isExpired(expiresAt: number | undefined, nowMs: number): boolean {
     return expiresAt !== undefined && expiresAt < Math.floor(nowMs / 1000);
-  }
-
-  /**
-   * The receiver's record of an order: created once (a conditional put), whatever the number of
-   * concurrent or repeated requests. Another request with the same order gets `same`, one with a
-   * different body under the same id `conflict`; both with the stored record, which the failed
-   * condition returns, so no second read is made on AWS.
-   */
-  async recordAccepted({
-    order,
-    requestId,
-    acceptedAt,
-    bodySha256 = orderBodySha256(order),
-  }: {
-    order: Order;
-    requestId: string;
-    acceptedAt: number;
-    /** Computed from the order when not given. */
-    bodySha256?: string;
-  }): Promise<AcceptOutcome> {
-    const now = this.#now();
-    const record: AcceptedRecord = {
-      order_id: order.order_id,
-      body_sha256: bodySha256,
-      request_id: requestId,
-      accepted_at: acceptedAt,
-      expires_at: this.expiresAt(now),
-    };
-    try {
-      await this.#dynamodb.send(
-        new PutItemCommand({
-          TableName: this.#tableName,
-          Item: toItem({ ...record, record: ACCEPTED }),
-          // An expired record is replaced: past its retention the order is unknown.
-          ConditionExpression: 'attribute_not_exists(order_id) OR expires_at < :now_s',
-          ExpressionAttributeValues: toItem({ ':now_s': Math.floor(now / 1000) }),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { outcome: 'created', record };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const item = error.Item ?? (await this.#get(order.order_id, ACCEPTED));
-      // Only TTL deletes an accepted record: gone between the put and the read, it is recorded anew.
-      if (!item || OrderRecords.isExpired(Number(item.expires_at?.N), now)) {
-        return this.recordAccepted({ order, requestId, acceptedAt, bodySha256 });
-      }
-      const stored = toAcceptedRecord(item);
-      return { outcome: stored.body_sha256 === bodySha256 ? 'same' : 'conflict', record: stored };
-    }
-  }
-
-  /** The topic's MessageId on the accepted record, once the publish is confirmed. */
-  async setMessageId(orderId: string, messageId: string): Promise<'set' | 'missing'> {
-    try {
-      await this.#dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.#tableName,
-          Key: toItem({ order_id: orderId, record: ACCEPTED }),
-          UpdateExpression: 'SET message_id = :message_id',
-          ConditionExpression: 'attribute_exists(order_id)',
-          ExpressionAttributeValues: toItem({ ':message_id': messageId }),
-        }),
-      );
-      return 'set';
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return 'missing';
-      throw error;
-    }
   }
 
   /**

@@ -1,8 +1,9 @@
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
+import { AcceptedRecords } from '../../lib/accepted-records.ts';
 import { createDynamoDbClient } from '../../lib/aws-clients.ts';
 import { OrderRecords, orderBodySha256, type PathRecord } from '../../lib/order-records.ts';
-import { parseOrder, type Order } from '../../lib/order-schema.ts';
+import type { Order } from '../../lib/order-schema.ts';
 import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { makeOrder } from '../support/orders.ts';
 
@@ -57,58 +58,15 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
     calls.length = 0;
   });
 
+  /** The order's accepted record, as the receiver writes it after its 202 (lib/accepted-records.ts). */
   const accept = (order: Order, requestId = 'req-1') =>
-    records.recordAccepted({ order, requestId, acceptedAt: clock });
-
-  describe('accepted', () => {
-    it('is created once; the same order again is `same`, another body under its id a `conflict`', async () => {
-      const order = makeOrder(freshId('acc'));
-      const created = await accept(order, 'req-1');
-      expect(created.outcome).to.equal('created');
-
-      const same = await accept(order, 'req-2');
-      expect(same.outcome).to.equal('same');
-      // The stored record is the first request's, not the retry's.
-      expect(same.record).to.include({ order_id: order.order_id, request_id: 'req-1', accepted_at: clock });
-      expect(same.record.body_sha256).to.equal(orderBodySha256(order));
-
-      const conflict = await accept({ ...order, customer_id: order.customer_id + 1 }, 'req-3');
-      expect(conflict.outcome).to.equal('conflict');
-      expect(conflict.record.request_id).to.equal('req-1');
+    new AcceptedRecords({ dynamodb, tableName, retentionDays: RETENTION_DAYS, timeoutMs: 5_000, now: () => clock }).put({
+      order_id: order.order_id,
+      body_sha256: orderBodySha256(order),
+      request_id: requestId,
+      accepted_at: clock,
+      message_id: `message-of-${requestId}`,
     });
-
-    it('compares the validated order: the same fields sent in another order are the same order', async () => {
-      const order = makeOrder(freshId('canon'), 2);
-      expect((await accept(order)).outcome).to.equal('created');
-      // As the receiver sees a request: parsed, then validated (parseOrder puts the keys in order).
-      const reordered = parseOrder(JSON.parse(
-        `{"items":[${order.items.map((item) => `{"price":${item.price},"quantity":${item.quantity},"product_id":"${item.product_id}"}`).join(',')}],` +
-          `"customer_id":${order.customer_id},"order_id":"${order.order_id}"}`,
-      ));
-      expect((await accept(reordered, 'req-2')).outcome).to.equal('same');
-      // Items are a list: their order is part of the order.
-      expect((await accept({ ...order, items: [...order.items].reverse() }, 'req-3')).outcome).to.equal('conflict');
-    });
-
-    it('20 concurrent requests for one order: exactly one creates it, the others are `same`', async () => {
-      const order = makeOrder(freshId('acc20'));
-      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, index) => accept(order, `req-${index}`)));
-      expect(outcomes.filter((outcome) => outcome.outcome === 'created')).to.have.length(1);
-      expect(outcomes.filter((outcome) => outcome.outcome === 'same')).to.have.length(19);
-      const winner = outcomes.find((outcome) => outcome.outcome === 'created')!;
-      // Every `same` reports the winner's record.
-      for (const outcome of outcomes) expect(outcome.record.request_id).to.equal(winner.record.request_id);
-    });
-
-    it('takes the topic MessageId once published; `missing` for an order never accepted', async () => {
-      const order = makeOrder(freshId('msg'));
-      await accept(order);
-      expect(await records.setMessageId(order.order_id, 'mid-1')).to.equal('set');
-      expect((await records.status(order.order_id))?.accepted?.message_id).to.equal('mid-1');
-      expect(await records.setMessageId(freshId('never'), 'mid-2')).to.equal('missing');
-      expect(await records.status(freshId('never'))).to.equal(undefined);
-    });
-  });
 
   describe('claim', () => {
     it('first claim wins (attempt 1); a second while the lease is live is `held`; after complete, a duplicate is `processed`', async () => {
@@ -298,6 +256,7 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
           body_sha256: orderBodySha256(order),
           request_id: 'req-9',
           accepted_at: clock,
+          message_id: 'message-of-req-9',
           expires_at: Math.floor(clock / 1000) + RETENTION_DAYS * 86_400,
         },
         paths: {},
@@ -375,7 +334,7 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       expect(await records.status(order.order_id)).to.equal(undefined);
 
       // The id is free again: another body is a new order, claimed afresh.
-      expect((await accept({ ...order, customer_id: 7 }, 'req-new')).outcome).to.equal('created');
+      await accept({ ...order, customer_id: 7 }, 'req-new');
       expect(await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'e-new' })).to.include({ outcome: 'claimed', attempt: 1 });
       const status = (await records.status(order.order_id))!;
       expect(status.accepted!.request_id).to.equal('req-new');
@@ -432,13 +391,8 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       awsCalls.length = 0;
     });
 
-    it('same, conflict, held and duplicate each cost the one conditional write', async () => {
+    it('held and duplicate each cost the one conditional write', async () => {
       const order = makeOrder(freshId('aws'));
-      expect((await store.recordAccepted({ order, requestId: 'r1', acceptedAt: clock })).outcome).to.equal('created');
-      const same = await store.recordAccepted({ order, requestId: 'r2', acceptedAt: clock });
-      expect(same).to.deep.include({ outcome: 'same' });
-      expect(same.record.request_id).to.equal('r1');
-      expect((await store.recordAccepted({ order: { ...order, customer_id: 1 }, requestId: 'r3', acceptedAt: clock })).outcome).to.equal('conflict');
 
       await store.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'a' });
       const held = await store.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS, token: 'b' });
@@ -449,9 +403,6 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       expect(duplicate.outcome === 'processed' && duplicate.record.result).to.deep.equal({ ok: 1 });
 
       expect(awsCalls).to.deep.equal([
-        'PutItemCommand',
-        'PutItemCommand',
-        'PutItemCommand',
         'UpdateItemCommand',
         'UpdateItemCommand',
         'UpdateItemCommand',
@@ -473,8 +424,6 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       const missing = storeWith(() => clock, { tableName: 'no-such-table' });
       const order = makeOrder(freshId('err'));
       const attempts: Array<() => Promise<unknown>> = [
-        () => missing.recordAccepted({ order, requestId: 'r', acceptedAt: clock }),
-        () => missing.setMessageId(order.order_id, 'm'),
         () => missing.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS }),
         () => missing.complete(order.order_id, 'ecs', 't', { result: {}, processingMs: 1 }),
         () => missing.fail(order.order_id, 'ecs', 't', { code: 'c', message: 'm' }),
@@ -498,10 +447,10 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
   });
 
   describe('calls per order (for the cost model)', () => {
-    it('the happy path: 1 write to accept, 2 per path (claim + complete), no read', async () => {
+    it('the happy path: 1 write to accept (a lone order, its own batch), 2 per path (claim + complete), no read', async () => {
       const order = makeOrder(freshId('happy'));
       await accept(order);
-      expect(calls).to.deep.equal(['PutItemCommand']);
+      expect(calls).to.deep.equal(['BatchWriteItemCommand']);
       calls.length = 0;
       const claim = await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS });
       await records.complete(order.order_id, 'ecs', claim.outcome === 'claimed' ? claim.token : '', { result: {}, processingMs: 1 });

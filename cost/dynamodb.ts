@@ -69,7 +69,7 @@ const EXPIRES_AT = expiresAtFor(NOW_MS, ORDER_RETENTION_DAYS);
 export const REPRESENTATIVE_ITEMS = {
   accepted: toItem({
     order_id: ORDER_ID,
-    record: 'accepted',
+    record: 'accepted#6c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f',
     body_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
     request_id: REQUEST_ID,
     accepted_at: NOW_MS,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CallBatcher } from './call-batcher.ts';
-import { ACCEPTED, expiresAtFor, toItem, type AcceptedRecord } from './order-records.ts';
+import { acceptedKey, expiresAtFor, toItem, type AcceptedRecord } from './order-records.ts';
 import { ORDER_RETENTION_DAYS } from './orders-table.ts';
 
 /** DynamoDB's limit on items per BatchWriteItem. */
@@ -39,8 +39,9 @@ export interface AcceptedRecordsOptions {
  * The receiver's side of the orders table: it writes the `accepted` records, in BatchWriteItem
  * calls of up to 25 items, since one DynamoDB call costs the receiver about what a PublishBatch
  * does, whatever it carries (lib/call-batcher.ts, preferring full calls: a lone write goes at once,
- * others wait up to `lingerMs` to share a call). BatchWriteItem has no conditions: a record written
- * again replaces the one before (a repeat that reached another receiver task).
+ * others wait up to `lingerMs` to share a call). BatchWriteItem has no conditions, so each
+ * acceptance has a key of its own (`accepted#<message_id>`): a repeat or another body that reached
+ * another receiver task adds a record beside the first instead of replacing it.
  */
 export class AcceptedRecords {
   readonly #writes: CallBatcher<AcceptedRecord, true>;
@@ -62,7 +63,7 @@ export class AcceptedRecords {
     });
   }
 
-  /** Writes the order's accepted record (replacing any), with its expiry. */
+  /** Writes the record of one acceptance of an order, with its expiry. */
   put(record: Omit<AcceptedRecord, 'expires_at'>, signal?: AbortSignal): Promise<unknown> {
     return this.#writes.submit({ ...record, expires_at: expiresAtFor(this.#now(), this.#retentionDays) }, { signal });
   }
@@ -73,17 +74,16 @@ export class AcceptedRecords {
   }
 
   async #put(dynamodb: DynamoDBClient, tableName: string, records: AcceptedRecord[], signal: AbortSignal): Promise<(true | Error)[]> {
-    // DynamoDB refuses a batch that writes one key twice: the last record of an order is written.
-    const latest = new Map(records.map((record) => [record.order_id, record]));
-    let requests = [...latest.values()].map((record) => ({ PutRequest: { Item: toItem({ ...record, record: ACCEPTED }) } }));
+    // One key per acceptance (its message id): never two in a batch, never over another acceptance.
+    let requests = records.map((record) => ({ PutRequest: { Item: toItem({ ...record, record: acceptedKey(record.message_id) }) } }));
     for (let attempt = 1; requests.length > 0; attempt += 1) {
       if (attempt > 1) await sleep(UNPROCESSED_BACKOFF_MS * 2 ** (attempt - 2), undefined, { signal });
       const output = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }), { abortSignal: signal });
       const unprocessed = output.UnprocessedItems?.[tableName] ?? [];
       requests = unprocessed.flatMap((request) => (request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : []));
       if (requests.length > 0 && attempt >= UNPROCESSED_ATTEMPTS) {
-        const left = new Set(requests.map((request) => request.PutRequest.Item.order_id?.S));
-        return records.map((record) => (left.has(record.order_id) ? new Error('the orders table left the write unprocessed (throttled)') : true));
+        const left = new Set(requests.map((request) => request.PutRequest.Item.message_id?.S));
+        return records.map((record) => (left.has(record.message_id) ? new Error('the orders table left the write unprocessed (throttled)') : true));
       }
     }
     return records.map(() => true);

@@ -12,8 +12,10 @@ import { ORDER_RETENTION_DAYS } from './orders-table.ts';
 
 /**
  * The order store (issue 12): one DynamoDB table, partition key `order_id`, sort key `record`.
- * `record = "accepted"` is the receiver's record of the order; `record = "path#ecs"` and
- * `"path#lambda"` are each processing path's claim, outcome and timings. `order_id` is the
+ * `record = "accepted#<message_id>"` is a receiver's record of one acceptance of the order (one per
+ * 202 that published it: a repeat or another body sent to another receiver task adds its own, and
+ * never replaces the first); `record = "path#ecs"` and `"path#lambda"` are each processing path's
+ * claim, outcome and timings. `order_id` is the
  * idempotency key, per path: in `both` mode each path processes every order by design.
  *
  * Every write is one conditional request; a ConditionalCheckFailed is an answer (duplicate, held,
@@ -36,15 +38,15 @@ export interface RecordedError {
   message: string;
 }
 
-/** The receiver's record of an order (`record = "accepted"`). Times in epoch ms, expiry in epoch s. */
+/** A receiver's record of one acceptance of an order (`record = "accepted#<message_id>"`). Times in epoch ms, expiry in epoch s. */
 export interface AcceptedRecord {
   order_id: string;
   /** orderBodySha256 of the order: a retry with the same order matches, another does not. */
   body_sha256: string;
   request_id: string;
   accepted_at: number;
-  /** The topic's MessageId, once the publish is confirmed. */
-  message_id?: string;
+  /** The topic's MessageId: the record is written once the publish is confirmed. */
+  message_id: string;
   /** Epoch seconds: DynamoDB's TTL deletes the record some time after. */
   expires_at: number;
 }
@@ -92,10 +94,17 @@ export interface RecordedConflict {
 export interface OrderStatus {
   order_id: string;
   /**
-   * Absent when only path records exist: the accepted record expired first (it is written
-   * first), or the order was published by a receiver that kept no record.
+   * The order's acceptance: of its accepted records, the first (by accepted_at) of the body that
+   * took effect on a path, or, before any did, the first of all. Absent when only path records
+   * exist: the accepted record expired first (it is written first), or the order was published by
+   * a receiver that kept no record (a 503 whose publish in fact reached the topic).
    */
   accepted?: AcceptedRecord;
+  /**
+   * Acceptances of other bodies under the same order_id (another receiver task, not knowing the
+   * first, answered them 202), first first: the processors refuse them (`order.conflict`).
+   */
+  conflictingAcceptances?: AcceptedRecord[];
   paths: Partial<Record<ProcessingPath, PathRecord>>;
 }
 
@@ -123,8 +132,13 @@ export function expiresAtFor(nowMs: number, retentionDays: number): number {
   return Math.floor(nowMs / 1000) + Math.round(retentionDays * 86_400);
 }
 
-/** The sort key of the receiver's record of an order. */
+/**
+ * The sort key of a receiver's record of an order: `accepted#<message_id>`, one per acceptance. A
+ * bare `accepted` is the one record per order of a receiver from before, read the same way.
+ */
 export const ACCEPTED = 'accepted';
+export const acceptedKey = (messageId: string) => `${ACCEPTED}#${messageId}`;
+const isAcceptedKey = (record: string | undefined) => record === ACCEPTED || record?.startsWith(`${ACCEPTED}#`) === true;
 const pathKey = (path: ProcessingPath) => `path#${path}`;
 
 /** A claim that cannot be settled after this many conditional attempts is a bug, not a race. */
@@ -184,6 +198,20 @@ function fromItem(item: Item): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const [key, attribute] of Object.entries(item)) values[key] = fromAttribute(attribute);
   return values;
+}
+
+/**
+ * The status with its acceptance chosen among the order's accepted records: the first of the body
+ * that took effect on a path (the hash its completion wrote), else the first of all; those of
+ * other bodies are its conflicting acceptances. Repeats of the chosen body are not listed.
+ */
+function withAcceptance(status: OrderStatus, acceptances: AcceptedRecord[]): OrderStatus {
+  if (acceptances.length === 0) return status;
+  acceptances.sort((a, b) => a.accepted_at - b.accepted_at);
+  const tookEffect = PROCESSING_PATHS.map((path) => status.paths[path]?.body_sha256).find((sha) => sha !== undefined);
+  const accepted = acceptances.find((record) => record.body_sha256 === tookEffect) ?? (acceptances[0] as AcceptedRecord);
+  const conflicting = acceptances.filter((record) => record.body_sha256 !== accepted.body_sha256);
+  return { ...status, accepted, ...(conflicting.length > 0 ? { conflictingAcceptances: conflicting } : {}) };
 }
 
 export function toAcceptedRecord(item: Item): AcceptedRecord {
@@ -490,15 +518,16 @@ export class OrderRecords {
     if (live.length === 0) return undefined;
 
     const status: OrderStatus = { order_id: orderId, paths: {} };
+    const acceptances: AcceptedRecord[] = [];
     for (const item of live) {
       const record = item.record?.S;
-      if (record === ACCEPTED) status.accepted = toAcceptedRecord(item);
+      if (isAcceptedKey(record)) acceptances.push(toAcceptedRecord(item));
       else if (record?.startsWith('path#')) {
         const pathRecord = toPathRecord(item);
         if (PROCESSING_PATHS.includes(pathRecord.path)) status.paths[pathRecord.path] = pathRecord;
       }
     }
-    return status;
+    return withAcceptance(status, acceptances);
   }
 
   /**

@@ -36,7 +36,20 @@ export interface OrderStatusBody {
   accepted_at?: string;
   message_id?: string;
   request_id?: string;
+  /**
+   * Other bodies accepted under this order_id by a receiver task that did not know the first (its
+   * 202 said so; a task that knew answered 409): never processed, the paths count them as
+   * `conflicts`. Only when there are any.
+   */
+  conflicting_acceptances?: AcceptanceBody[];
   paths: Partial<Record<ProcessingPath, PathStatusBody>>;
+}
+
+/** One acceptance: what its 202 answered, and when. */
+export interface AcceptanceBody {
+  request_id: string;
+  message_id: string;
+  accepted_at: string;
 }
 
 const iso = (epochMs: number | undefined) => (epochMs === undefined ? undefined : new Date(epochMs).toISOString());
@@ -76,10 +89,14 @@ export function orderStatusBody(status: OrderStatus): OrderStatusBody {
           ? 'processed'
           : 'processing';
   const accepted = status.accepted;
+  const conflicting = status.conflictingAcceptances ?? [];
   return {
     order_id: status.order_id,
     status: summary,
     ...(accepted ? { accepted_at: iso(accepted.accepted_at), message_id: accepted.message_id, request_id: accepted.request_id } : {}),
+    ...(conflicting.length > 0
+      ? { conflicting_acceptances: conflicting.map((record) => ({ request_id: record.request_id, message_id: record.message_id, accepted_at: iso(record.accepted_at) ?? '' })) }
+      : {}),
     paths,
   };
 }

@@ -1,8 +1,8 @@
-import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { AcceptedRecords } from '../../lib/accepted-records.ts';
 import { createDynamoDbClient } from '../../lib/aws-clients.ts';
-import { OrderRecords, orderBodySha256, type PathRecord } from '../../lib/order-records.ts';
+import { OrderRecords, orderBodySha256, toItem, type PathRecord } from '../../lib/order-records.ts';
 import type { Order } from '../../lib/order-schema.ts';
 import { createOrdersTable, startDynamoEmulator, type DynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { makeOrder } from '../support/orders.ts';
@@ -261,6 +261,37 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
         },
         paths: {},
       });
+    });
+
+    it('keeps each acceptance: the first is the order, until a path takes effect with another body; other bodies are listed as conflicting', async () => {
+      const order = makeOrder(freshId('st-many'));
+      const other = { ...order, customer_id: order.customer_id + 1 };
+      await accept(order, 'req-first');
+      clock += 10;
+      await accept(other, 'req-other');
+      clock += 10;
+      await accept(order, 'req-repeat');
+      let status = (await records.status(order.order_id))!;
+      expect(status.accepted).to.include({ request_id: 'req-first', message_id: 'message-of-req-first' });
+      expect(status.conflictingAcceptances?.map((record) => record.request_id)).to.deep.equal(['req-other']);
+
+      // The other body reached a path first: it is the order that took effect.
+      const claim = await records.claim(order.order_id, 'ecs', { leaseMs: LEASE_MS });
+      await records.complete(order.order_id, 'ecs', claim.outcome === 'claimed' ? claim.token : '', { result: {}, processingMs: 1, bodySha256: orderBodySha256(other) });
+      status = (await records.status(order.order_id))!;
+      expect(status.accepted).to.include({ request_id: 'req-other' });
+      expect(status.conflictingAcceptances?.map((record) => record.request_id)).to.deep.equal(['req-first', 'req-repeat']);
+    });
+
+    it('reads the single `accepted` record of a receiver from before one record per acceptance', async () => {
+      const order = makeOrder(freshId('st-legacy'));
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: toItem({ order_id: order.order_id, record: 'accepted', body_sha256: orderBodySha256(order), request_id: 'req-old', accepted_at: clock, message_id: 'm-old', expires_at: Math.floor(clock / 1000) + 60 }),
+        }),
+      );
+      expect((await records.status(order.order_id))?.accepted).to.include({ request_id: 'req-old', message_id: 'm-old' });
     });
 
     it('shows each path processed with its result and timings', async () => {

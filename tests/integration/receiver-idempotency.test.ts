@@ -170,18 +170,26 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     const first = await start();
     const second = await start();
     const order = makeOrder('two-tasks');
-    expect((await request(first.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
+    const accepted = await request(first.url, 'POST', '/orders/async', { body: order });
+    expect(accepted.status).to.equal(202);
     expect((await request(second.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
     expect(published(first.publishes, 'two-tasks') + published(second.publishes, 'two-tasks')).to.equal(2);
     await eventually('the second copy to be acknowledged as a duplicate', () => stack.logs.events('order.duplicate', (line) => line.order_id === 'two-tasks').length === 1, 15_000);
     expect(processedLines('two-tasks')).to.have.length(1);
+    // Either task's status shows the first acceptance: the repeat's record does not replace it.
+    for (const task of [first, second]) {
+      const status = body(await request(task.url, 'GET', '/orders/two-tasks'));
+      expect(status).to.include({ request_id: body(accepted).request_id, message_id: body(accepted).message_id });
+      expect(status).to.not.have.property('conflicting_acceptances');
+    }
   });
 
   it('another order under a used order_id, sent to another receiver task: 202 there, never processed, logged as order.conflict, and its status says so', async () => {
     const first = await start();
     const second = await start();
     const order = makeOrder('conflict-elsewhere');
-    expect((await request(first.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
+    const accepted = await request(first.url, 'POST', '/orders/async', { body: order });
+    expect(accepted.status).to.equal(202);
     await eventually('the first order to be processed', async () => body(await request(first.url, 'GET', '/orders/conflict-elsewhere')).status === 'processed', 15_000);
     // The second task does not know the first's acceptance (no table read on the request's path).
     const other = await request(second.url, 'POST', '/orders/async', { body: { ...order, customer_id: order.customer_id + 1 } });
@@ -189,7 +197,13 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
     await eventually('the processor to refuse it', () => stack.logs.events('order.conflict', (line) => line.order_id === 'conflict-elsewhere').length === 1, 15_000);
     expect(stack.logs.events('order.conflict', (line) => line.order_id === 'conflict-elsewhere')[0]).to.include({ path: 'ecs', request_id: body(other).request_id });
     expect(processedLines('conflict-elsewhere')).to.have.length(1);
-    const ecs = (body(await request(second.url, 'GET', '/orders/conflict-elsewhere')).paths as Record<string, Record<string, unknown>>).ecs;
+    const status = body(await request(second.url, 'GET', '/orders/conflict-elsewhere'));
+    // The top of the status is the order that took effect, the refused one listed beside it.
+    expect(status).to.include({ status: 'processed', request_id: body(accepted).request_id, message_id: body(accepted).message_id });
+    expect(status.conflicting_acceptances).to.deep.equal([
+      { request_id: body(other).request_id, message_id: body(other).message_id, accepted_at: (status.conflicting_acceptances as { accepted_at: string }[])[0]?.accepted_at },
+    ]);
+    const ecs = (status.paths as Record<string, Record<string, unknown>>).ecs;
     expect(ecs).to.include({ status: 'processed', conflicts: 1 });
     expect(ecs?.last_conflict).to.include({ request_id: body(other).request_id });
     expect(ecs?.result).to.include({ customer_id: order.customer_id });

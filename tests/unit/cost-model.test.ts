@@ -100,15 +100,15 @@ describe('cost model', () => {
       // each item: 1 WRU up to 1 KB), no read: writes 10M × $0.625 / million = $6.25.
       expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(6.25, 1e-9);
       expect(report.lines.find((entry) => entry.item === 'orders table reads (receiver)')).to.equal(undefined);
-      // Storage: (260 B item + 100 B overhead) × 10M = 3.6e9 B = 3.352761 GB, kept 30 of 730 / 24 = 30.416667 days
-      //   (× 0.986301) = 3.306833 GB-months × $0.25 = $0.826708.
-      expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(0.826708, 1e-6);
+      // Storage: (297 B item + 100 B overhead) × 10M = 3.97e9 B = 3.697351 GB, kept 30 of 730 / 24 = 30.416667 days
+      //   (× 0.986301) = 3.646702 GB-months × $0.25 = $0.911675.
+      expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(0.911675, 1e-6);
       // NAT data: per order 1 publishing call (without a measurement) × 800 B + 1,200 B publish +
       //   325 B log = 2,325 B (the table's calls take the gateway endpoint); × 10M = 21.653184 GB
       //   × $0.045 = $0.974393.
       expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo(0.974396, 1e-6);
-      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 0.826708 + 0.974396 = $84.688417.
-      expect(report.totals.shared).to.be.closeTo(84.688417, 1e-5);
+      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 0.911675 + 0.974396 = $84.773384.
+      expect(report.totals.shared).to.be.closeTo(84.773384, 1e-5);
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
@@ -139,9 +139,9 @@ describe('cost model', () => {
       //   = 14.725192e9 + 16e9 = 30.725192e9 B = 28.615158 GB × $0.045 = $1.287682 (the claims and
       //   completions take the gateway endpoint).
       expect(line(report, 'NAT data: SQS calls, processor logs')).to.be.closeTo(1.287678, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.449036 + 1.287678 = $37.7048; with the front door $122.3932.
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.449036 + 1.287678 = $37.7048; with the front door $122.4782.
       expect(report.totals.ecsOnly).to.be.closeTo(37.7048, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(122.3932, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(122.4782, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -158,17 +158,17 @@ describe('cost model', () => {
       //   × 0.986301 = 5.851257 GB-months × $0.25 = $1.462814. The function is outside the VPC: no NAT.
       expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(12.5, 1e-9);
       expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.462814, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.462814 = $144.921185; with the front door $229.609602.
-      expect(report.totals.lambda).to.be.closeTo(229.609602, 1e-4);
+      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.462814 = $144.921185; with the front door $229.694569.
+      expect(report.totals.lambda).to.be.closeTo(229.694569, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
       // ECS: SQS 1M × $0.40/M = $0.40; SNS 1M × $0.50/M = $0.50; logs min(3.03 + 4.19, 5) GB × $0.50 = $2.50;
-      //   DynamoDB storage min(3.306833 + 5.796143, 25) GB-months × $0.25 = $2.275744.
-      expect(report.freeTier.ecsUsd).to.be.closeTo(3.4 + 2.275744, 1e-6);
+      //   DynamoDB storage min(3.646702 + 5.796143, 25) GB-months × $0.25 = $2.360711.
+      expect(report.freeTier.ecsUsd).to.be.closeTo(3.4 + 2.360711, 1e-6);
       // Lambda: 1M × $0.20/M = $0.20; 400,000 GB-s × $0.0000166667 = $6.66668; SNS $0.50; logs $2.50;
-      //   DynamoDB storage (3.306833 + 5.851257) × $0.25 = $2.289523.
-      expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668 + 2.289523, 1e-6);
+      //   DynamoDB storage (3.646702 + 5.851257) × $0.25 = $2.37449.
+      expect(report.freeTier.lambdaUsd).to.be.closeTo(9.86668 + 2.37449, 1e-6);
       const linesSum = report.lines.reduce((sum, entry) => sum + entry.usd, 0);
       expect(report.totals.ecs + report.totals.lambdaOnly).to.be.closeTo(linesSum, 1e-9);
     });
@@ -256,10 +256,10 @@ describe('the orders table (DynamoDB on demand)', () => {
     expect(attributeValueBytes({ L: [{ N: '1' }, { N: '2' }] })).to.equal(3 + 2 * (1 + 2));
   });
 
-  it('counts the records the store writes: 260 B accepted, 208 B claimed, 531 B processed (537 B on the Lambda path)', () => {
-    // accepted: order_id 8 + 36, record 6 + 8, body_sha256 11 + 64, request_id 10 + 36,
-    //   accepted_at 11 + 8 (13 digits), message_id 10 + 36, expires_at 10 + 6 (10 digits) = 260.
-    expect(itemBytes(REPRESENTATIVE_ITEMS.accepted)).to.equal(260);
+  it('counts the records the store writes: 297 B accepted, 208 B claimed, 531 B processed (537 B on the Lambda path)', () => {
+    // accepted: order_id 8 + 36, record 6 + 45 ("accepted#" and the message id), body_sha256 11 + 64,
+    //   request_id 10 + 36, accepted_at 11 + 8 (13 digits), message_id 10 + 36, expires_at 10 + 6 (10 digits) = 297.
+    expect(itemBytes(REPRESENTATIVE_ITEMS.accepted)).to.equal(297);
     // claimed: order_id 44, record 6 + 8 ("path#ecs"), status 6 + 10, claim_token 11 + 36,
     //   lease_until 11 + 8, claimed_at 10 + 8, attempts 8 + 2, first_claimed_at 16 + 8, expires_at 16 = 208.
     expect(itemBytes(REPRESENTATIVE_ITEMS.claimed('ecs'))).to.equal(208);
@@ -271,7 +271,7 @@ describe('the orders table (DynamoDB on demand)', () => {
   });
 
   it('bills the receiver 1 WRU per order and each path 2 WRU, storing each record with 100 B of overhead', () => {
-    expect(receiverTableUsage()).to.include({ writeUnits: 1, readUnits: 0, storedBytes: 360 });
+    expect(receiverTableUsage()).to.include({ writeUnits: 1, readUnits: 0, storedBytes: 397 });
     expect(pathTableUsage('ecs')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 631 });
     expect(pathTableUsage('lambda')).to.include({ writeUnits: 2, readUnits: 0, storedBytes: 637 });
     // 1M orders: receiver $0.625, each path $1.25 in writes; no reads.
@@ -282,9 +282,9 @@ describe('the orders table (DynamoDB on demand)', () => {
   });
 
   it('adds point-in-time recovery to the storage when asked (a prod stage)', () => {
-    // Accepted records at 10M orders: 3.306833 GB-months × ($0.25 + $0.20) = $1.488075.
+    // Accepted records at 10M orders: 3.646702 GB-months × ($0.25 + $0.20) = $1.641016.
     const report = estimate({ pointInTimeRecovery: true });
-    expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(1.488075, 1e-6);
+    expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(1.641016, 1e-6);
     expect(report.lines.find((entry) => entry.item === 'orders table storage (accepted records)')?.basis).to.contain('with point-in-time recovery');
     expect(parseCostArgs(['--pitr']).inputs.pointInTimeRecovery).to.equal(true);
   });

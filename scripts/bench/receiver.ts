@@ -54,7 +54,7 @@ export interface ReceiverRow {
   notAccepted: number;
 }
 
-export type ReceiverTargetKey = 'receiver' | 'receiver-unrecorded' | 'today' | 'koa' | 'fastify' | 'node-http' | 'bare';
+export type ReceiverTargetKey = 'receiver' | 'receiver-unrecorded' | 'today' | 'koa' | 'fastify' | 'node-http' | 'koa-intake' | 'fastify-intake' | 'node-http-intake' | 'bare';
 
 export interface ReceiverFigures {
   rows: ReceiverRow[];
@@ -133,6 +133,9 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
       { key: 'koa', name: 'minimal Koa app, per-order Publish', kind: 'koa-peer', env: env('bench-koa') },
       { key: 'fastify', name: 'fastify app, per-order Publish', kind: 'fastify-peer', env: env('bench-fastify') },
       { key: 'node-http', name: 'bare node:http, per-order Publish (ceiling)', kind: 'http-peer', env: env('bench-http') },
+      { key: 'koa-intake', name: "minimal Koa app, the receiver's intake (batched, with its records)", kind: 'koa-intake', env: env('bench-koa-intake') },
+      { key: 'fastify-intake', name: "fastify app, the receiver's intake (batched, with its records)", kind: 'fastify-intake', env: env('bench-fastify-intake') },
+      { key: 'node-http-intake', name: "bare node:http, the receiver's intake (batched, with its records)", kind: 'http-intake', env: env('bench-http-intake') },
       { key: 'bare', name: 'node:http, no work: no parse, validation or publish (not a peer)', kind: 'bare', env: {} },
     ];
     if ('error' in baseline) log(`receiver: no baseline row: ${baseline.error}`);
@@ -208,7 +211,7 @@ export async function benchReceiver(settings: ReceiverBenchSettings, log: (line:
       method: [
         `Every target in its own process, the load generator in another, the SNS/SQS emulator (fauxqs) in a third. The load is [autocannon](https://github.com/mcollina/autocannon) (scripts/bench/load.ts): a fixed number of keep-alive connections, one request in flight on each, each \`POST\` carrying the seed order with a distinct \`order_id\`; latencies are autocannon's own per-response times (its \`response\` event), kept whole because its histogram counts whole milliseconds.`,
         '',
-        `The targets: the receiver as \`containers/receiver\` builds it (wired as its main.ts wires it: its accepted records written to dynalite, in the emulator process, after each 202; logging its JSON lines as in production, to /dev/null); the same receiver without its records (publish only: what issue 12's records cost it, in the same run); today's receiver, the same code as of commit ${BASELINE_COMMIT} (taken from git, scripts/bench/baseline.ts: per-order SNS \`Publish\`); and three peers (scripts/bench/peers/) that each do the same work per order — read and parse the JSON body, validate it with lib/order-schema.ts, one SNS \`Publish\` with the same message attributes to a topic on the same emulator (subscribed by a queue, so the emulator fans out as for the receiver), answer 202 with the message id — in a minimal Koa app, a fastify app, and bare node:http as the ceiling; the peers do not log. The last row does none of that work: it reads the body and answers 202, the ceiling of the HTTP layer alone.`,
+        `The targets: the receiver as \`containers/receiver\` builds it (wired as its main.ts wires it: its accepted records written to dynalite, in the emulator process, after each 202; logging its JSON lines as in production, to /dev/null); the same receiver without its records (publish only: what issue 12's records cost it, in the same run); today's receiver, the same code as of commit ${BASELINE_COMMIT} (taken from git, scripts/bench/baseline.ts: per-order SNS \`Publish\`); and three peers (scripts/bench/peers/) that each do the same work per order — read and parse the JSON body, validate it with lib/order-schema.ts, one SNS \`Publish\` with the same message attributes to a topic on the same emulator (subscribed by a queue, so the emulator fans out as for the receiver), answer 202 with the message id — in a minimal Koa app, a fastify app, and bare node:http as the ceiling; the peers do not log. The three rows after them are the same three apps taking each order through the receiver's own intake instead of a Publish (containers/receiver/order-intake.ts as main.ts wires it: batched publishes, the memory of recent acceptances, the accepted records written after the 202): what the receiver's work costs in each framework, without the receiver's request ids, error contract, body deadline, admission control and log lines. The last row does none of that work: it reads the body and answers 202, the ceiling of the HTTP layer alone.`,
         '',
         `${s.rounds} interleaved round(s) per connection count (every target once per round, in turn) after ${fmt(s.warmupMs / 1000)} s of warm-up each at ${s.loads[0]?.connections ?? 50} connections (the same time for every target: the receiver's per-batch code needs over ten thousand requests to reach its steady state, against a few thousand for a per-order Publish); orders/s counts 202 answers and is the median round; latencies pool every round. CPU ms per order is the target process's own CPU time (user + system, /proc) over a round and the ${ROUND_SETTLE_MS} ms after it (the receiver's last record writes of the round land then) ÷ its accepted orders (median round). SNS calls are counted by the emulator, one per HTTP request by action (scripts/bench/call-counter.ts: a \`PublishBatch\` of up to ten orders is one call), over all rounds ÷ accepted orders.`,
       ],

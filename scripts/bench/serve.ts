@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { startFauxqs } from 'fauxqs';
@@ -7,6 +8,7 @@ import { startReceiver } from '../../containers/receiver/server.ts';
 import { createDynamoDbClient, createSnsClient, createSqsClient } from '../../lib/aws-clients.ts';
 import type { AwsConfig } from '../../lib/config.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
+import type { Order } from '../../lib/order-schema.ts';
 import { createOrdersTable, startDynamoEmulator } from '../../local/dynamodb-emulator.ts';
 import { provisionMessaging } from '../../local/provision.ts';
 import { BASELINE_MODULE, type BaselineReceiverModule } from './baseline.ts';
@@ -26,7 +28,9 @@ import { listenOnLoopback, perOrderPublisher } from './peers/order-work.ts';
  * receiver of the tree in BENCH_BASELINE_DIR, scripts/bench/baseline.ts, wired as its main.ts
  * wired it), or a
  * receiver peer doing the same work per order with one SNS Publish each (scripts/bench/peers/):
- * `koa-peer`, `fastify-peer`, `http-peer`. Every target listens on loopback. Prints {"url": ...}
+ * `koa-peer`, `fastify-peer`, `http-peer`; or the same peers taking each order through the
+ * receiver's own intake (its batched publishes and accepted records) instead: `koa-intake`,
+ * `fastify-intake`, `http-intake`. Every target listens on loopback. Prints {"url": ...}
  * once it listens; SIGTERM stops it. scripts/bench/targets.ts runs this file as an esbuild bundle
  * under plain node, as the images run the receiver.
  */
@@ -96,6 +100,13 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
       createOrderIntake({ aws, topicArn: await topicArn(), ordersTableName: await createOrdersTable(createDynamoDbClient(aws), stage), logger }),
     );
   }
+  if (mode === 'koa-intake' || mode === 'fastify-intake' || mode === 'http-intake') {
+    // The receiver's own intake (batched publishes and its accepted records, as main.ts wires it)
+    // in place of the peer's per-order Publish: what the receiver would cost in that framework.
+    const intake = createOrderIntake({ aws, topicArn: await topicArn(), ordersTableName: await createOrdersTable(createDynamoDbClient(aws), stage) });
+    const accept = async (order: Order) => (await intake.accept(order, { requestId: randomUUID(), acceptedAt: Date.now() })).messageId;
+    return mode === 'koa-intake' ? startKoaPeer(accept) : mode === 'fastify-intake' ? startFastifyPeer(accept) : startNodeHttpPeer(accept);
+  }
   if (mode === 'receiver-unrecorded') {
     // The same receiver and publisher without the orders table: each order published and answered,
     // nothing remembered or written. What the records cost, measured beside the receiver as built.
@@ -108,7 +119,7 @@ async function start(mode: string | undefined, env: NodeJS.ProcessEnv): Promise<
       };
     });
   }
-  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-unrecorded, receiver-baseline, koa-peer, fastify-peer or http-peer`);
+  throw new Error(`unknown target "${mode ?? ''}": emulator, bare, receiver, receiver-unrecorded, receiver-baseline, koa-peer, fastify-peer, http-peer, koa-intake, fastify-intake or http-intake`);
 }
 
 const target = await start(process.argv[2], process.env);

@@ -39,7 +39,18 @@ function serveBundle(): string {
   return outfile;
 }
 
-export type TargetKind = 'emulator' | 'bare' | 'receiver' | 'receiver-baseline' | 'receiver-unrecorded' | 'koa-peer' | 'fastify-peer' | 'http-peer';
+export type TargetKind =
+  | 'emulator'
+  | 'bare'
+  | 'receiver'
+  | 'receiver-baseline'
+  | 'receiver-unrecorded'
+  | 'koa-peer'
+  | 'fastify-peer'
+  | 'http-peer'
+  | 'koa-intake'
+  | 'fastify-intake'
+  | 'http-intake';
 
 export interface Target {
   url: string;

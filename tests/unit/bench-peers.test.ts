@@ -104,6 +104,21 @@ describe('issue 11 targets: met or not on given figures', () => {
     expect(alone.map((entry) => entry.met)).to.deep.equal([undefined, true, false, undefined, true]);
   });
 
+  it("shows the receiver's intake in each framework beside the throughput and CPU targets, judged on the receiver alone", () => {
+    const rows = [
+      receiverRow('receiver', 50, 3500, { cpuMsPerOrder: 0.25 }),
+      receiverRow('today', 50, 1000),
+      receiverRow('fastify', 50, 1200),
+      receiverRow('koa-intake', 50, 3000, { cpuMsPerOrder: 0.3 }),
+      receiverRow('node-http-intake', 50, 6000, { cpuMsPerOrder: 0.15 }),
+    ];
+    const checks = receiverChecks({ rows, baseline: 'abc' });
+    expect(checks[0]?.beside).to.equal("today's 1,000/s; its intake with its records in minimal Koa 3.00×, node:http 6.00×");
+    expect(checks[1]?.beside).to.equal("today's 1.00 ms, fastify 1.00 ms; its intake with its records in minimal Koa 0.30 ms, node:http 0.15 ms");
+    expect(checks[2]?.beside).to.equal('fastify 1,200/s; its intake with its records in minimal Koa 2.50×, node:http 5.00×');
+    expect(checks.slice(0, 3).map((entry) => entry.met)).to.deep.equal([true, false, false]);
+  });
+
   const processorRow = (key: ProcessorRow['key'], concurrency: number, ordersPerSecond: number, extra: Partial<ProcessorRow> = {}): ProcessorRow => ({
     key, name: key, concurrency, handlerMs: 0, orders: 100, ordersPerSecond, roundsPerSecond: [ordersPerSecond], cpuMsPerOrder: 0.2, calls: {},
     perOrder: { receives: 0.1, deletes: 0.1, visibility: 0, all: 0.2, table: 0 }, efficiency: Number.NaN, peakInFlight: undefined, ...extra,

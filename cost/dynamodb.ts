@@ -14,7 +14,9 @@ import { ORDER_RETENTION_DAYS } from '../lib/orders-table.ts';
  *
  * Per order, on the happy path:
  * - receiver: 1 write of the accepted record (BatchWriteItem, batched, after the 202): 1 WRU; it
- *   reads nothing per order (a repeat is recognised from its memory; status reads are not counted);
+ *   reads nothing to take an order (a repeat is recognised from its memory), and each status
+ *   request (GET /orders/{order_id}) is one consistent Query of the order's records, 1 RRU (they
+ *   hold well under 4 KB);
  * - each processing path, per delivery: the claim (UpdateItem, conditional) and the completion
  *   (UpdateItem, conditional on the claim token): 2 WRU, no read (the claim's ReturnValues gives
  *   the attempt; a failed condition returns the stored item, ALL_OLD, instead of a read). A
@@ -125,18 +127,26 @@ export interface TableUsagePerOrder {
   basis: { writes: string; reads: string; storage: string };
 }
 
-/** The receiver's part: the accepted record, written once. */
-export function receiverTableUsage(): TableUsagePerOrder {
+/**
+ * The receiver's part: the accepted record, written once, and `statusReads` status requests per
+ * order, each a strongly consistent Query of all the order's records (billed on their total size,
+ * per 4 KB: the accepted record and both paths' records).
+ */
+export function receiverTableUsage(statusReads = 0): TableUsagePerOrder {
   const bytes = itemBytes(REPRESENTATIVE_ITEMS.accepted);
   const writeUnits = requestUnits(bytes, WRU_BYTES);
-  const readUnits = 0;
+  const queried = bytes + itemBytes(REPRESENTATIVE_ITEMS.processed('ecs')) + itemBytes(REPRESENTATIVE_ITEMS.processed('lambda'));
+  const readUnits = statusReads * requestUnits(queried, RRU_BYTES);
   return {
     writeUnits,
     readUnits,
     storedBytes: bytes + ITEM_OVERHEAD_BYTES,
     basis: {
       writes: `${writeUnits} WRU per order: its accepted record (BatchWriteItem bills each item, ${bytes} B ≤ 1 KB)`,
-      reads: 'none per order: a repeat is recognised from the receiver\'s memory; status reads (1 RRU each, up to 4 KB of records) are not counted',
+      reads:
+        statusReads > 0
+          ? `${statusReads} status request(s) per order (--status-reads), each a consistent Query of the order's records (${queried} B at most, ${requestUnits(queried, RRU_BYTES)} RRU); taking an order reads nothing`
+          : "none: no status requests counted (--status-reads 0), and taking an order reads nothing",
       storage: `${bytes + ITEM_OVERHEAD_BYTES} B per order (accepted record ${bytes} B + ${ITEM_OVERHEAD_BYTES} B overhead)`,
     },
   };

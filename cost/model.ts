@@ -45,6 +45,11 @@ export interface CostInputs {
   /** The orders table's point-in-time recovery (on for a prod stage): billed per GB-month of the table. */
   pointInTimeRecovery: boolean;
   /**
+   * Status requests (GET /orders/{order_id}) per order: each one more request through the load
+   * balancer and one consistent Query of the order's records.
+   */
+  statusReadsPerOrder: number;
+  /**
    * AWS requests per order as `npm run bench` measured them (cost/measured-requests.json): when
    * present, SNS publishing calls, SQS receives, deletes and (up to the handler time they were
    * measured at) visibility changes per order come from here instead of the rules below.
@@ -69,6 +74,7 @@ export const DEFAULT_INPUTS: Readonly<CostInputs> = {
   processorEfficiency: 0.9,
   lambdaOverheadMs: 0,
   pointInTimeRecovery: false,
+  statusReadsPerOrder: 1,
 };
 
 /**
@@ -78,6 +84,8 @@ export const DEFAULT_INPUTS: Readonly<CostInputs> = {
 export const TRAFFIC = {
   /** Through the ALB per order: the POST with its headers and the JSON answer with its headers. */
   albBytesPerOrder: 1024,
+  /** Through the ALB per status request: the GET and the order's status, with their headers. */
+  albBytesPerStatusRead: 1024,
   /** Orders a client sends per TCP connection to the ALB: 1 assumes no reuse (the worst case). */
   requestsPerConnection: 1,
   /** Every AWS API call through the NAT: HTTP headers and SigV4 signature, both ways. */
@@ -226,10 +234,13 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   // --- shared front door: receiver, ALB, NAT, public addresses, SNS publishes, receiver logs
   add({ group: 'shared', item: 'receiver tasks (Fargate)', quantity: receiverTasks * hours, unit: 'task-hours', usd: receiverTasks * hours * taskHour, basis: `${receiverTasks} × ${taskSize} × ${hours} h` });
   add({ group: 'shared', item: 'load balancer hours', quantity: hours, unit: 'ALB-hours', usd: hours * prices.alb.perHour, basis: `1 ALB × ${hours} h` });
-  const newConnections = average / TRAFFIC.requestsPerConnection / prices.alb.lcu.newConnectionsPerSecond;
-  const processedGbPerHour = gb(average * 3600 * TRAFFIC.albBytesPerOrder) / prices.alb.lcu.processedGbPerHour;
+  // Every POST and every status GET is a request through the load balancer.
+  const requestsPerSecond = average * (1 + inputs.statusReadsPerOrder);
+  const newConnections = requestsPerSecond / TRAFFIC.requestsPerConnection / prices.alb.lcu.newConnectionsPerSecond;
+  const albBytesPerOrder = TRAFFIC.albBytesPerOrder + inputs.statusReadsPerOrder * TRAFFIC.albBytesPerStatusRead;
+  const processedGbPerHour = gb(average * 3600 * albBytesPerOrder) / prices.alb.lcu.processedGbPerHour;
   const lcus = Math.max(newConnections, processedGbPerHour);
-  add({ group: 'shared', item: 'load balancer LCUs', quantity: lcus * hours, unit: 'LCU-hours', usd: lcus * hours * prices.alb.perLcuHour, basis: `${lcus.toFixed(3)} LCU (${newConnections >= processedGbPerHour ? 'new connections' : 'processed bytes'}) × ${hours} h` });
+  add({ group: 'shared', item: 'load balancer LCUs', quantity: lcus * hours, unit: 'LCU-hours', usd: lcus * hours * prices.alb.perLcuHour, basis: `${lcus.toFixed(3)} LCU (${newConnections >= processedGbPerHour ? 'new connections' : 'processed bytes'}; ${1 + inputs.statusReadsPerOrder} request(s) per order: the POST and its status requests) × ${hours} h` });
   add({ group: 'shared', item: 'NAT gateway hours', quantity: inputs.natGateways * hours, unit: 'NAT-hours', usd: inputs.natGateways * hours * prices.natGateway.perHour, basis: `${inputs.natGateways} × ${hours} h` });
   const addresses = TRAFFIC.albPublicAddresses + inputs.natGateways;
   add({ group: 'shared', item: 'public IPv4 addresses', quantity: addresses * hours, unit: 'address-hours', usd: addresses * hours * prices.publicIpv4.perAddressHour, basis: `${TRAFFIC.albPublicAddresses} (ALB) + ${inputs.natGateways} (NAT) × ${hours} h` });
@@ -239,7 +250,7 @@ export function estimateCosts(inputs: CostInputs, prices: Prices): CostReport {
   const receiverLogBytes = orders * TRAFFIC.logBytesPerOrder.receiver;
   add({ group: 'shared', item: 'receiver logs (CloudWatch)', quantity: gb(receiverLogBytes), unit: 'GB', usd: gb(receiverLogBytes) * prices.cloudwatchLogs.perGbIngested, basis: `${TRAFFIC.logBytesPerOrder.receiver} B per order` });
   // The orders table: request units per order and the records kept for the retention (cost/dynamodb.ts).
-  const ordersTable = { receiver: receiverTableUsage(), ecs: pathTableUsage('ecs'), lambda: pathTableUsage('lambda'), retentionDays: ORDER_RETENTION_DAYS };
+  const ordersTable = { receiver: receiverTableUsage(inputs.statusReadsPerOrder), ecs: pathTableUsage('ecs'), lambda: pathTableUsage('lambda'), retentionDays: ORDER_RETENTION_DAYS };
   const storagePrice = prices.dynamodb.perGbMonthStorage + (inputs.pointInTimeRecovery ? prices.dynamodb.perGbMonthPointInTimeRecovery : 0);
   const storageBasis = (bytes: string) =>
     `${bytes} × ${ORDER_RETENTION_DAYS} days of orders kept (${ORDER_RETENTION_DAYS} ÷ ${(hours / 24).toFixed(2)} of a month's)${inputs.pointInTimeRecovery ? ', with point-in-time recovery' : ''}`;

@@ -35,6 +35,8 @@ ECS path and front door
 
 Orders table (DynamoDB, on demand; both paths)
   --pitr                  with point-in-time recovery, as a prod stage deploys it (off, as dev)
+  --status-reads N        status requests (GET /orders/{order_id}) per order, 0-1000 (${DEFAULT_INPUTS.statusReadsPerOrder});
+                          each is a load balancer request and a consistent read of the order's records
 
 Output
   --prices FILE           price file (cost/prices.json)
@@ -118,7 +120,7 @@ class FlagReader {
 /** Every flag that takes a value; values are read as text and checked by FlagReader. */
 const VALUE_FLAGS = [
   'orders', 'processing-ms', 'peak-factor', 'memory-mb', 'lambda-overhead-ms', 'concurrency', 'receiver-tasks', 'processor-tasks',
-  'task-vcpu', 'task-memory-gb', 'receiver-rate', 'processor-rate', 'efficiency', 'receive-batch', 'nat-gateways', 'prices',
+  'task-vcpu', 'task-memory-gb', 'receiver-rate', 'processor-rate', 'efficiency', 'receive-batch', 'nat-gateways', 'prices', 'status-reads',
 ] as const;
 
 const FLAGS: ParseArgsOptionsConfig = {
@@ -183,6 +185,7 @@ export function parseCostArgs(argv: string[], measuredPath = DEFAULT_MEASURED_PA
     processorEfficiency: read.number('efficiency', d.processorEfficiency, 0, 1, { minExclusive: true }),
     lambdaOverheadMs: read.number('lambda-overhead-ms', d.lambdaOverheadMs, 0, 10_000),
     pointInTimeRecovery: values.pitr === true,
+    statusReadsPerOrder: read.number('status-reads', d.statusReadsPerOrder, 0, 1000),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems.join('\n'));
   if (values['modelled-requests'] !== true && values.help !== true) {

@@ -86,9 +86,10 @@ describe('cost model', () => {
       expect(line(report, 'receiver tasks (Fargate)')).to.be.closeTo(9.010025, 1e-9);
       // ALB: 730 h × $0.0225 = $16.425.
       expect(line(report, 'load balancer hours')).to.be.closeTo(16.425, 1e-9);
-      // LCUs: new connections dominate: 3.8052 / 25 = 0.15221 LCU (bytes: 3.8052 × 3600 × 1 KiB = 0.01306 GB/h).
-      // 0.15221 × 730 h × $0.008 = 10,000,000 × 0.008 / (3600 × 25) = $0.888889.
-      expect(line(report, 'load balancer LCUs')).to.be.closeTo(0.888889, 1e-6);
+      // LCUs: new connections dominate: each order is its POST and 1 status request (the default
+      // --status-reads), 2 × 3.8052 / 25 = 0.30441 LCU (bytes: 3.8052 × 3600 × 2 KiB = 0.02613 GB/h).
+      // 0.30441 × 730 h × $0.008 = 2 × 10,000,000 × 0.008 / (3600 × 25) = $1.777778.
+      expect(line(report, 'load balancer LCUs')).to.be.closeTo(1.777778, 1e-6);
       // NAT: 730 × $0.045 = $32.85. Public IPv4: (2 ALB + 1 NAT) × 730 × $0.005 = $10.95.
       expect(line(report, 'NAT gateway hours')).to.be.closeTo(32.85, 1e-9);
       expect(line(report, 'public IPv4 addresses')).to.be.closeTo(10.95, 1e-9);
@@ -99,7 +100,9 @@ describe('cost model', () => {
       // Orders table, the receiver's part: per order 1 accepted record written (BatchWriteItem bills
       // each item: 1 WRU up to 1 KB), no read: writes 10M × $0.625 / million = $6.25.
       expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(6.25, 1e-9);
-      expect(report.lines.find((entry) => entry.item === 'orders table reads (receiver)')).to.equal(undefined);
+      // Its status request: one consistent Query of the order's records (under 4 KB), 1 RRU:
+      //   10M × $0.125 / million = $1.25.
+      expect(line(report, 'orders table reads (receiver)')).to.be.closeTo(1.25, 1e-9);
       // Storage: (297 B item + 100 B overhead) × 10M = 3.97e9 B = 3.697351 GB, kept 30 of 730 / 24 = 30.416667 days
       //   (× 0.986301) = 3.646702 GB-months × $0.25 = $0.911675.
       expect(line(report, 'orders table storage (accepted records)')).to.be.closeTo(0.911675, 1e-6);
@@ -107,8 +110,8 @@ describe('cost model', () => {
       //   325 B log = 2,325 B (the table's calls take the gateway endpoint); × 10M = 21.653184 GB
       //   × $0.045 = $0.974393.
       expect(line(report, 'NAT data: publishes, receiver logs')).to.be.closeTo(0.974396, 1e-6);
-      // Sum: 9.010025 + 16.425 + 0.888889 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 0.911675 + 0.974396 = $84.773384.
-      expect(report.totals.shared).to.be.closeTo(84.773384, 1e-5);
+      // Sum: 9.010025 + 16.425 + 1.777778 + 32.85 + 10.95 + 5 + 1.513399 + 6.25 + 1.25 + 0.911675 + 0.974396 = $86.912273.
+      expect(report.totals.shared).to.be.closeTo(86.912273, 1e-5);
     });
 
     it('prices the ECS path, counting the empty long polls', () => {
@@ -139,9 +142,9 @@ describe('cost model', () => {
       //   = 14.725192e9 + 16e9 = 30.725192e9 B = 28.615158 GB × $0.045 = $1.287682 (the claims and
       //   completions take the gateway endpoint).
       expect(line(report, 'NAT data: SQS calls, processor logs')).to.be.closeTo(1.287678, 1e-4);
-      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.449036 + 1.287678 = $37.7048; with the front door $122.4782.
+      // 9.010025 + 11.3626 + 0 + 2.095476 + 12.5 + 1.449036 + 1.287678 = $37.7048; with the front door $124.6171.
       expect(report.totals.ecsOnly).to.be.closeTo(37.7048, 1e-3);
-      expect(report.totals.ecs).to.be.closeTo(122.4782, 1e-3);
+      expect(report.totals.ecs).to.be.closeTo(124.6171, 1e-3);
     });
 
     it('prices the Lambda path, with SNS → Lambda deliveries free', () => {
@@ -158,8 +161,8 @@ describe('cost model', () => {
       //   × 0.986301 = 5.851257 GB-months × $0.25 = $1.462814. The function is outside the VPC: no NAT.
       expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(12.5, 1e-9);
       expect(line(report, 'orders table storage (Lambda path records)')).to.be.closeTo(1.462814, 1e-6);
-      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.462814 = $144.921185; with the front door $229.694569.
-      expect(report.totals.lambda).to.be.closeTo(229.694569, 1e-4);
+      // 2 + 125.00025 + 0 + 3.958121 + 12.5 + 1.462814 = $144.921185; with the front door $231.833458.
+      expect(report.totals.lambda).to.be.closeTo(231.833458, 1e-4);
     });
 
     it('shows the free tier beside the totals without subtracting it', () => {
@@ -279,6 +282,19 @@ describe('the orders table (DynamoDB on demand)', () => {
     expect(line(report, 'orders table writes (receiver)')).to.be.closeTo(0.625, 1e-12);
     expect(line(report, 'orders table writes (ECS claims, completions)')).to.be.closeTo(1.25, 1e-12);
     expect(line(report, 'orders table writes (Lambda claims, completions)')).to.be.closeTo(1.25, 1e-12);
+  });
+
+  it('counts each status request as a load balancer request and one read of the order\'s records (--status-reads)', () => {
+    // None: no read line, and the load balancer sees the POSTs only: 10M × 0.008 / (3600 × 25) = $0.888889.
+    const none = estimate({ statusReadsPerOrder: 0 });
+    expect(none.lines.find((entry) => entry.item === 'orders table reads (receiver)')).to.equal(undefined);
+    expect(line(none, 'load balancer LCUs')).to.be.closeTo(0.888889, 1e-6);
+    // Three: 30M RRU × $0.125 / million = $3.75; 4 requests per order through the load balancer, $3.555556.
+    const three = estimate({ statusReadsPerOrder: 3 });
+    expect(line(three, 'orders table reads (receiver)')).to.be.closeTo(3.75, 1e-9);
+    expect(line(three, 'load balancer LCUs')).to.be.closeTo(3.555556, 1e-6);
+    expect(parseCostArgs(['--status-reads', '0']).inputs.statusReadsPerOrder).to.equal(0);
+    expect(() => parseCostArgs(['--status-reads', '-1'])).to.throw('--status-reads');
   });
 
   it('adds point-in-time recovery to the storage when asked (a prod stage)', () => {

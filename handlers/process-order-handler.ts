@@ -1,9 +1,8 @@
 import type { Context, SNSEvent } from 'aws-lambda';
 import type { Logger } from '../lib/logger.ts';
-import { messagingSettings } from '../lib/messaging-settings.ts';
 import { decodeSnsRecord } from '../lib/order-message.ts';
 import { handleOrderMessage, type OrderResult } from '../lib/order-processing.ts';
-import type { OrderRecords } from '../lib/order-records.ts';
+import { DELIVERIES_PER_PATH, type OrderRecords } from '../lib/order-records.ts';
 
 /**
  * How much longer than the invocation's remaining time a claim's lease runs. The function cannot
@@ -24,7 +23,7 @@ export const LAMBDA_WORK_RESERVE_MS = 1_000;
  * as serverless.yml deploys it). A failure of the claim that brings the order's attempts on this
  * path to this count is the last one: Lambda sends the event to the on-failure destination next.
  */
-export const LAMBDA_INVOCATIONS_PER_EVENT = messagingSettings.lambda.maximumRetryAttempts + 1;
+export const LAMBDA_INVOCATIONS_PER_EVENT = DELIVERIES_PER_PATH.lambda;
 
 export interface ProcessOrderHandlerOptions {
   logger: Logger;

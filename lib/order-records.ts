@@ -7,6 +7,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { messagingSettings } from './messaging-settings.ts';
 import type { Order } from './order-schema.ts';
 import { ORDER_RETENTION_DAYS } from './orders-table.ts';
 
@@ -32,6 +33,16 @@ export type ProcessingPath = 'ecs' | 'lambda';
 export const PROCESSING_PATHS: readonly ProcessingPath[] = ['ecs', 'lambda'];
 
 export type PathStatus = 'processing' | 'processed' | 'failed' | 'dead_lettered';
+
+/**
+ * Deliveries of one order a path gets before it gives up (resources/messaging.json, as
+ * serverless.yml deploys it): SQS moves a message to the DLQ after `maxReceiveCount` receives; Lambda
+ * sends an event to the on-failure destination after its asynchronous retries.
+ */
+export const DELIVERIES_PER_PATH: Readonly<Record<ProcessingPath, number>> = {
+  ecs: messagingSettings.ordersDeadLetterQueue.maxReceiveCount,
+  lambda: messagingSettings.lambda.maximumRetryAttempts + 1,
+};
 
 export interface RecordedError {
   code: string;
@@ -198,6 +209,29 @@ function fromItem(item: Item): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const [key, attribute] of Object.entries(item)) values[key] = fromAttribute(attribute);
   return values;
+}
+
+/**
+ * A path record as it stands at `now`. A claim is the last of the path's deliveries once its
+ * attempts reach DELIVERIES_PER_PATH; when its lease has run out without an outcome, its worker
+ * stopped (killed, crashed, timed out) and no delivery will come again: the message is in the DLQ
+ * or the on-failure destination, and the record reads `dead_lettered` from the end of that lease,
+ * with `last_error.code` `lease_expired`, though nobody wrote it. Every delivery claims before
+ * working, so attempts count deliveries; one that failed before its claim (the table down) is not
+ * counted, and such a record keeps reading `processing`, never `dead_lettered` too early.
+ */
+function asOf(record: PathRecord, now: number): PathRecord {
+  const leaseUntil = record.lease_until;
+  if (record.status !== 'processing' || leaseUntil === undefined || leaseUntil >= now || record.attempts < DELIVERIES_PER_PATH[record.path]) return record;
+  return {
+    ...record,
+    status: 'dead_lettered',
+    dead_lettered_at: leaseUntil,
+    last_error: {
+      code: 'lease_expired',
+      message: `the claim of the last allowed delivery (${record.attempts}) ran out without an outcome: its worker stopped (killed, crashed or timed out); the order is in the dead-letter queue or the on-failure destination`,
+    },
+  };
 }
 
 /**
@@ -524,7 +558,7 @@ export class OrderRecords {
       if (isAcceptedKey(record)) acceptances.push(toAcceptedRecord(item));
       else if (record?.startsWith('path#')) {
         const pathRecord = toPathRecord(item);
-        if (PROCESSING_PATHS.includes(pathRecord.path)) status.paths[pathRecord.path] = pathRecord;
+        if (PROCESSING_PATHS.includes(pathRecord.path)) status.paths[pathRecord.path] = asOf(pathRecord, now);
       }
     }
     return withAcceptance(status, acceptances);

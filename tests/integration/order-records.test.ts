@@ -283,6 +283,24 @@ describe('Order records (lib/order-records.ts) against the DynamoDB emulator', f
       expect(status.conflictingAcceptances?.map((record) => record.request_id)).to.deep.equal(['req-first', 'req-repeat']);
     });
 
+    for (const [path, deliveries] of [['ecs', 5], ['lambda', 3]] as const) {
+      it(`shows ${path} dead_lettered once the claim of its last allowed delivery (${deliveries}) ran out without an outcome`, async () => {
+        const id = freshId(`stalled-${path}`);
+        // Every delivery's worker stops without an outcome (killed, timed out): the next one takes over after the lease.
+        for (let delivery = 1; delivery <= deliveries; delivery += 1) {
+          expect(await records.claim(id, path, { leaseMs: LEASE_MS, token: `t${delivery}` })).to.include({ outcome: 'claimed', attempt: delivery });
+          clock += LEASE_MS - 1;
+          // Until its lease ends the delivery may still finish; before the last, a redelivery is still to come.
+          expect((await records.status(id))!.paths[path]).to.include({ status: 'processing', attempts: delivery });
+          clock += 2;
+          if (delivery < deliveries) expect((await records.status(id))!.paths[path]).to.include({ status: 'processing' });
+        }
+        const stalled = (await records.status(id))!.paths[path]!;
+        expect(stalled).to.include({ status: 'dead_lettered', attempts: deliveries, dead_lettered_at: stalled.lease_until });
+        expect(stalled.last_error?.code).to.equal('lease_expired');
+      });
+    }
+
     it('reads the single `accepted` record of a receiver from before one record per acceptance', async () => {
       const order = makeOrder(freshId('st-legacy'));
       await dynamodb.send(

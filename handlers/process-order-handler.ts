@@ -18,13 +18,6 @@ export const LAMBDA_LEASE_MARGIN_MS = 1_000;
  */
 export const LAMBDA_WORK_RESERVE_MS = 1_000;
 
-/**
- * Invocations of one event: the first and Lambda's asynchronous retries (resources/messaging.json,
- * as serverless.yml deploys it). A failure of the claim that brings the order's attempts on this
- * path to this count is the last one: Lambda sends the event to the on-failure destination next.
- */
-export const LAMBDA_INVOCATIONS_PER_EVENT = DELIVERIES_PER_PATH.lambda;
-
 export interface ProcessOrderHandlerOptions {
   logger: Logger;
   processingTimeMs: number;
@@ -52,8 +45,10 @@ export type ProcessOrderHandler = (
  *   (or acknowledges the duplicate); still held, it fails, and Lambda retries it later.
  * - The final attempt: Lambda does not tell a function which retry it runs. The record does: each
  *   claim counts an attempt, and only failed attempts leave an order claimable again, so the claim
- *   that brings the path's attempts to LAMBDA_INVOCATIONS_PER_EVENT (or beyond) belongs to the
- *   event's last invocation; its failure marks the record dead_lettered.
+ *   that brings the path's attempts to `DELIVERIES_PER_PATH.lambda` (the first invocation and
+ *   Lambda's asynchronous retries, resources/messaging.json; or beyond) belongs to the event's last
+ *   invocation; its failure marks the record dead_lettered, as Lambda sends the event to the
+ *   on-failure destination next.
  */
 export function createProcessOrderHandler({ logger, processingTimeMs, records, pollMs }: ProcessOrderHandlerOptions): ProcessOrderHandler {
   return async (event, context) => {
@@ -72,7 +67,7 @@ export function createProcessOrderHandler({ logger, processingTimeMs, records, p
               records,
               leaseMs: () => context.getRemainingTimeInMillis() + LAMBDA_LEASE_MARGIN_MS,
               waitForHolderUntil: () => Date.now() + context.getRemainingTimeInMillis() - processingTimeMs - LAMBDA_WORK_RESERVE_MS,
-              isFinalAttempt: (claimAttempt) => claimAttempt !== undefined && claimAttempt >= LAMBDA_INVOCATIONS_PER_EVENT,
+              isFinalAttempt: (claimAttempt) => claimAttempt !== undefined && claimAttempt >= DELIVERIES_PER_PATH.lambda,
               ...(pollMs !== undefined ? { pollMs } : {}),
             },
           }),

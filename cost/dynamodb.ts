@@ -136,7 +136,8 @@ export function receiverTableUsage(statusReads = 0): TableUsagePerOrder {
   const bytes = itemBytes(REPRESENTATIVE_ITEMS.accepted);
   const writeUnits = requestUnits(bytes, WRU_BYTES);
   const queried = bytes + itemBytes(REPRESENTATIVE_ITEMS.processed('ecs')) + itemBytes(REPRESENTATIVE_ITEMS.processed('lambda'));
-  const readUnits = statusReads * requestUnits(queried, RRU_BYTES);
+  const unitsPerQuery = requestUnits(queried, RRU_BYTES);
+  const readUnits = statusReads * unitsPerQuery;
   return {
     writeUnits,
     readUnits,
@@ -145,7 +146,7 @@ export function receiverTableUsage(statusReads = 0): TableUsagePerOrder {
       writes: `${writeUnits} WRU per order: its accepted record (BatchWriteItem bills each item, ${bytes} B ≤ 1 KB)`,
       reads:
         statusReads > 0
-          ? `${statusReads} status request(s) per order (--status-reads), each a consistent Query of the order's records (${queried} B at most, ${requestUnits(queried, RRU_BYTES)} RRU); taking an order reads nothing`
+          ? `${statusReads} status request(s) per order (--status-reads), each a consistent Query of the order's records (${queried} B at most, ${unitsPerQuery} RRU); taking an order reads nothing`
           : "none: no status requests counted (--status-reads 0), and taking an order reads nothing",
       storage: `${bytes + ITEM_OVERHEAD_BYTES} B per order (accepted record ${bytes} B + ${ITEM_OVERHEAD_BYTES} B overhead)`,
     },

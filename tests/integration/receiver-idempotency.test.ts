@@ -59,6 +59,16 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
   const body = (result: HttpResult) => result.body as Record<string, unknown>;
   const processedLines = (orderId: string) => stack.logs.events('order.processed', (line) => line.order_id === orderId);
 
+  /** Two receiver tasks, and the order `orderId` accepted (202) by the first. */
+  async function acceptedByOneOfTwoTasks(orderId: string) {
+    const first = await start();
+    const second = await start();
+    const order = makeOrder(orderId);
+    const accepted = await request(first.url, 'POST', '/orders/async', { body: order });
+    expect(accepted.status).to.equal(202);
+    return { first, second, order, accepted };
+  }
+
   it('answers a repeated POST as the first time: the same message id and Location, and publishes nothing again', async () => {
     const { url, publishes } = await start();
     const order = makeOrder('repeat-1');
@@ -167,11 +177,7 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
   });
 
   it('a repeat that reaches another receiver task is published again, and takes effect once', async () => {
-    const first = await start();
-    const second = await start();
-    const order = makeOrder('two-tasks');
-    const accepted = await request(first.url, 'POST', '/orders/async', { body: order });
-    expect(accepted.status).to.equal(202);
+    const { first, second, order, accepted } = await acceptedByOneOfTwoTasks('two-tasks');
     expect((await request(second.url, 'POST', '/orders/async', { body: order })).status).to.equal(202);
     expect(published(first.publishes, 'two-tasks') + published(second.publishes, 'two-tasks')).to.equal(2);
     await eventually('the second copy to be acknowledged as a duplicate', () => stack.logs.events('order.duplicate', (line) => line.order_id === 'two-tasks').length === 1, 15_000);
@@ -185,11 +191,7 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
   });
 
   it('another order under a used order_id, sent to another receiver task: 202 there, never processed, logged as order.conflict, and its status says so', async () => {
-    const first = await start();
-    const second = await start();
-    const order = makeOrder('conflict-elsewhere');
-    const accepted = await request(first.url, 'POST', '/orders/async', { body: order });
-    expect(accepted.status).to.equal(202);
+    const { first, second, order, accepted } = await acceptedByOneOfTwoTasks('conflict-elsewhere');
     await eventually('the first order to be processed', async () => body(await request(first.url, 'GET', '/orders/conflict-elsewhere')).status === 'processed', 15_000);
     // The second task does not know the first's acceptance (no table read on the request's path).
     const other = await request(second.url, 'POST', '/orders/async', { body: { ...order, customer_id: order.customer_id + 1 } });
@@ -210,9 +212,7 @@ describe('the receiver: one order per order_id, and its status (issue 12)', func
   });
 
   it('another receiver task finds an order right after its 202, though its record is still being written', async () => {
-    const first = await start();
-    const second = await start();
-    const accepted = await request(first.url, 'POST', '/orders/async', { body: makeOrder('found-elsewhere') });
+    const { second, accepted } = await acceptedByOneOfTwoTasks('found-elsewhere');
     const status = await request(second.url, 'GET', '/orders/found-elsewhere');
     expect(status.status).to.equal(200);
     expect(body(status)).to.include({ order_id: 'found-elsewhere', message_id: body(accepted).message_id });
